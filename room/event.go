@@ -1,0 +1,127 @@
+package room
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Kind tells what an Event is about.
+type Kind uint8
+
+// The kinds of event a member receives.
+const (
+	// Message is a main-room message by From.
+	Message Kind = iota + 1
+	// Joined says From joined the room. Online is the room after it.
+	Joined
+	// Left says From left the room; Text may hold why. Online is the room after it.
+	Left
+	// Invited says From invites you (To) to a private chat; answer Invite.
+	Invited
+	// Answered says To answered your invitation Invite; see Accepted.
+	Answered
+	// InviteEnded says invitation Invite from From to To ended unanswered;
+	// Text says why (ReasonExpired, ReasonLeft).
+	InviteEnded
+	// ChatOpened says private chat Chat between From (the inviter) and To
+	// is open.
+	ChatOpened
+	// PrivateMessage is a message by From in private chat Chat.
+	PrivateMessage
+	// ChatClosed says From ended private chat Chat; Text says how
+	// (ReasonClosed, ReasonLeft). The chat is read-only from now on.
+	ChatClosed
+	// Notice is a line from the server for this member alone.
+	Notice
+)
+
+// Reasons carried in an event's Text.
+const (
+	ReasonExpired = "expired"
+	ReasonLeft    = "left"
+	ReasonClosed  = "closed the chat"
+)
+
+// InviteID names one invitation.
+type InviteID uint64
+
+// ChatID names one private chat.
+type ChatID uint64
+
+// Event is something a member sees. Events are shared between members and
+// must not be modified. All text in them is clean (see CleanText).
+type Event struct {
+	Kind     Kind
+	Time     time.Time
+	From     string
+	To       string
+	Text     string
+	Invite   InviteID
+	Chat     ChatID
+	Accepted bool
+	Online   *Presence
+}
+
+// Peer is the other person of a two-person event, seen by me.
+func (e *Event) Peer(me string) string {
+	if e.From == me {
+		return e.To
+	}
+	return e.From
+}
+
+// size estimates what an event costs to hold, for queue accounting.
+func (e *Event) size() int {
+	return 96 + len(e.From) + len(e.To) + len(e.Text)
+}
+
+// Presence is who is online, sorted. A Presence never changes once made, so
+// it is shared by every event and member that sees it.
+type Presence struct {
+	names []string
+}
+
+// Len is the number of people online.
+func (p *Presence) Len() int {
+	if p == nil {
+		return 0
+	}
+	return len(p.names)
+}
+
+// At is the i-th name in order.
+func (p *Presence) At(i int) string { return p.names[i] }
+
+// Contains reports whether name is online.
+func (p *Presence) Contains(name string) bool {
+	if p == nil {
+		return false
+	}
+	_, ok := slices.BinarySearchFunc(p.names, name, compareNames)
+	return ok
+}
+
+func (p *Presence) with(name string) *Presence {
+	i, _ := slices.BinarySearchFunc(p.names, name, compareNames)
+	return &Presence{names: slices.Insert(slices.Clip(p.names), i, name)}
+}
+
+func (p *Presence) without(name string) *Presence {
+	i, ok := slices.BinarySearchFunc(p.names, name, compareNames)
+	if !ok {
+		return p
+	}
+	names := make([]string, 0, len(p.names)-1)
+	names = append(append(names, p.names[:i]...), p.names[i+1:]...)
+	return &Presence{names: names}
+}
+
+// compareNames orders names as people read them (alice, Bob, carol) and
+// still tells alice from Alice.
+func compareNames(a, b string) int {
+	if c := strings.Compare(strings.ToLower(a), strings.ToLower(b)); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
+}

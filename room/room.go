@@ -1,0 +1,427 @@
+// Package room is the chat broker: who is online, the main room, invitations
+// and private chats. It knows nothing of SSH or terminals; members receive
+// plain events through bounded queues and the broker never waits for them.
+package room
+
+import (
+	"errors"
+	"sync"
+	"time"
+)
+
+// Errors returned by room operations. Their text is fit to show a user.
+var (
+	ErrNameTaken       = errors.New("name is taken")
+	ErrClosed          = errors.New("the room is closed")
+	ErrNotMember       = errors.New("you are no longer in the room")
+	ErrSelfInvite      = errors.New("you cannot invite yourself")
+	ErrOffline         = errors.New("is not online")
+	ErrAlreadyChatting = errors.New("you already have a private chat with them")
+	ErrAlreadyInvited  = errors.New("you already invited them; waiting for an answer")
+	ErrNoSuchInvite    = errors.New("that invitation is no longer open")
+	ErrNoSuchChat      = errors.New("no such private chat")
+	ErrChatClosed      = errors.New("this private chat is closed")
+)
+
+// ErrSlowConsumer is why a member is removed when its queue overflows.
+var ErrSlowConsumer = errors.New("disconnected: your connection could not keep up with the room")
+
+// ClosedError is why members are removed when the room closes.
+type ClosedError struct{ Reason string }
+
+func (e *ClosedError) Error() string        { return e.Reason }
+func (e *ClosedError) Is(target error) bool { return target == ErrClosed }
+
+// Options configure a Room. Zero fields take the defaults.
+type Options struct {
+	// QueueLen is how many events a member may have waiting (default 256).
+	QueueLen int
+	// QueueBytes is how many bytes of events may wait (default 96 KiB).
+	QueueBytes int
+	// InviteTTL is how long an invitation stays open (default 60 s).
+	InviteTTL time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Room is the broker. Its zero value is not usable; call New.
+type Room struct {
+	opts Options
+
+	mu       sync.Mutex // guards everything below; never held during I/O
+	closed   bool
+	members  map[string]*Member
+	online   *Presence
+	invites  map[InviteID]*invite
+	nextID   uint64
+	evicting []*Member // members whose queue overflowed, to remove
+}
+
+type invite struct {
+	id       InviteID
+	from, to *Member
+	timer    *time.Timer
+}
+
+type chat struct {
+	id       ChatID
+	from, to *Member
+	open     bool
+}
+
+func (c *chat) peer(m *Member) *Member {
+	if c.from == m {
+		return c.to
+	}
+	return c.from
+}
+
+// New makes an empty, open room.
+func New(opts Options) *Room {
+	if opts.QueueLen <= 0 {
+		opts.QueueLen = 256
+	}
+	if opts.QueueBytes <= 0 {
+		opts.QueueBytes = 96 << 10
+	}
+	if opts.InviteTTL <= 0 {
+		opts.InviteTTL = 60 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Room{
+		opts:    opts,
+		members: make(map[string]*Member),
+		online:  &Presence{},
+		invites: make(map[InviteID]*invite),
+	}
+}
+
+// Member is one person in the room. Its methods are safe for concurrent use.
+type Member struct {
+	room *Room
+	name string
+	q    *queue
+	done chan struct{}
+
+	// Guarded by room.mu.
+	gone    bool
+	err     error
+	chats   map[ChatID]*chat
+	invites map[InviteID]*invite // sent and received
+}
+
+// Name is the member's chat name.
+func (m *Member) Name() string { return m.name }
+
+// Ready has a value whenever events are waiting; collect them with Take.
+func (m *Member) Ready() <-chan struct{} { return m.q.ready }
+
+// Take appends the waiting events, oldest first, to buf and returns it.
+func (m *Member) Take(buf []*Event) []*Event { return m.q.take(buf) }
+
+// Done is closed when the member is out of the room: it left, was removed,
+// or the room closed. Events already waiting can still be taken.
+func (m *Member) Done() <-chan struct{} { return m.done }
+
+// Err says why the member is out: nil after Leave, ErrSlowConsumer or a
+// *ClosedError. It is only meaningful once Done is closed.
+func (m *Member) Err() error {
+	m.room.mu.Lock()
+	defer m.room.mu.Unlock()
+	return m.err
+}
+
+// Join adds a member named name. Exactly one of several concurrent joins of
+// one name succeeds; the others get ErrNameTaken.
+func (r *Room) Join(name string) (*Member, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.unlock()
+	if r.closed {
+		return nil, ErrClosed
+	}
+	if _, ok := r.members[name]; ok {
+		return nil, ErrNameTaken
+	}
+	m := &Member{
+		room:    r,
+		name:    name,
+		q:       newQueue(r.opts.QueueLen, r.opts.QueueBytes),
+		done:    make(chan struct{}),
+		chats:   make(map[ChatID]*chat),
+		invites: make(map[InviteID]*invite),
+	}
+	r.members[name] = m
+	r.online = r.online.with(name)
+	r.broadcast(&Event{Kind: Joined, Time: r.opts.Now(), From: name, Online: r.online})
+	return m, nil
+}
+
+// Online is who is in the room now.
+func (r *Room) Online() *Presence {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.online
+}
+
+// Close removes every member with the given reason and refuses new joins.
+// It is safe to call more than once.
+func (r *Room) Close(reason string) {
+	r.mu.Lock()
+	defer r.unlock()
+	if r.closed {
+		return
+	}
+	r.closed = true
+	for _, inv := range r.invites {
+		inv.timer.Stop()
+	}
+	clear(r.invites)
+	err := &ClosedError{Reason: reason}
+	for name, m := range r.members {
+		m.gone, m.err = true, err
+		close(m.done)
+		delete(r.members, name)
+	}
+	r.online = &Presence{}
+}
+
+// Leave takes the member out of the room; everyone sees them leave once.
+// Calling it again, or after the member was removed, does nothing.
+func (m *Member) Leave() {
+	r := m.room
+	r.mu.Lock()
+	defer r.unlock()
+	if !m.gone {
+		r.remove(m, nil, "")
+	}
+}
+
+// Say sends text to the main room.
+func (m *Member) Say(text string) error {
+	text, err := CleanText(text)
+	if err != nil {
+		return err
+	}
+	r := m.room
+	r.mu.Lock()
+	defer r.unlock()
+	if m.gone {
+		return ErrNotMember
+	}
+	r.broadcast(&Event{Kind: Message, Time: r.opts.Now(), From: m.name, Text: text})
+	return nil
+}
+
+// Notify sends the member a notice only they see.
+func (m *Member) Notify(text string) {
+	text = CleanLine(text, MaxMessageBytes)
+	r := m.room
+	r.mu.Lock()
+	defer r.unlock()
+	if !m.gone {
+		r.deliver(m, &Event{Kind: Notice, Time: r.opts.Now(), Text: text})
+	}
+}
+
+// Invite asks the member called name to a private chat. If name has already
+// invited m, this accepts that invitation instead.
+func (m *Member) Invite(name string) error {
+	r := m.room
+	r.mu.Lock()
+	defer r.unlock()
+	if m.gone {
+		return ErrNotMember
+	}
+	if name == m.name {
+		return ErrSelfInvite
+	}
+	to := r.members[name]
+	if to == nil {
+		return ErrOffline
+	}
+	for _, c := range m.chats {
+		if c.open && c.peer(m) == to {
+			return ErrAlreadyChatting
+		}
+	}
+	for _, inv := range m.invites {
+		switch {
+		case inv.from == m && inv.to == to:
+			return ErrAlreadyInvited
+		case inv.from == to && inv.to == m:
+			r.answer(inv, true)
+			return nil
+		}
+	}
+	r.nextID++
+	inv := &invite{id: InviteID(r.nextID), from: m, to: to}
+	inv.timer = time.AfterFunc(r.opts.InviteTTL, func() { r.expire(inv) })
+	r.invites[inv.id] = inv
+	m.invites[inv.id] = inv
+	to.invites[inv.id] = inv
+	r.deliver(to, &Event{Kind: Invited, Time: r.opts.Now(), From: m.name, To: to.name, Invite: inv.id})
+	return nil
+}
+
+// Answer accepts or declines invitation id, which must be addressed to m.
+// On acceptance both people get a ChatOpened event.
+func (m *Member) Answer(id InviteID, accept bool) error {
+	r := m.room
+	r.mu.Lock()
+	defer r.unlock()
+	if m.gone {
+		return ErrNotMember
+	}
+	inv := r.invites[id]
+	if inv == nil || inv.to != m {
+		return ErrNoSuchInvite
+	}
+	r.answer(inv, accept)
+	return nil
+}
+
+// SendPrivate sends text to private chat id.
+func (m *Member) SendPrivate(id ChatID, text string) error {
+	text, err := CleanText(text)
+	if err != nil {
+		return err
+	}
+	r := m.room
+	r.mu.Lock()
+	defer r.unlock()
+	if m.gone {
+		return ErrNotMember
+	}
+	c := m.chats[id]
+	if c == nil {
+		return ErrNoSuchChat
+	}
+	if !c.open {
+		return ErrChatClosed
+	}
+	ev := &Event{Kind: PrivateMessage, Time: r.opts.Now(), From: m.name, To: c.peer(m).name, Text: text, Chat: id}
+	r.deliver(c.from, ev)
+	r.deliver(c.to, ev)
+	return nil
+}
+
+// CloseChat ends private chat id for m. The other person is told and their
+// side becomes read-only.
+func (m *Member) CloseChat(id ChatID) error {
+	r := m.room
+	r.mu.Lock()
+	defer r.unlock()
+	c := m.chats[id]
+	if c == nil {
+		return ErrNoSuchChat
+	}
+	delete(m.chats, id)
+	if c.open {
+		c.open = false
+		r.deliver(c.peer(m), &Event{Kind: ChatClosed, Time: r.opts.Now(), From: m.name, To: c.peer(m).name, Chat: id, Text: ReasonClosed})
+	}
+	return nil
+}
+
+func (r *Room) answer(inv *invite, accept bool) {
+	inv.timer.Stop()
+	r.dropInvite(inv)
+	now := r.opts.Now()
+	r.deliver(inv.from, &Event{Kind: Answered, Time: now, From: inv.from.name, To: inv.to.name, Invite: inv.id, Accepted: accept})
+	if !accept {
+		return
+	}
+	r.nextID++
+	c := &chat{id: ChatID(r.nextID), from: inv.from, to: inv.to, open: true}
+	inv.from.chats[c.id] = c
+	inv.to.chats[c.id] = c
+	ev := &Event{Kind: ChatOpened, Time: now, From: inv.from.name, To: inv.to.name, Chat: c.id}
+	r.deliver(inv.from, ev)
+	r.deliver(inv.to, ev)
+}
+
+func (r *Room) expire(inv *invite) {
+	r.mu.Lock()
+	defer r.unlock()
+	if r.invites[inv.id] != inv {
+		return // answered, cancelled or closed in the meantime
+	}
+	r.dropInvite(inv)
+	ev := &Event{Kind: InviteEnded, Time: r.opts.Now(), From: inv.from.name, To: inv.to.name, Invite: inv.id, Text: ReasonExpired}
+	r.deliver(inv.from, ev)
+	r.deliver(inv.to, ev)
+}
+
+func (r *Room) dropInvite(inv *invite) {
+	delete(r.invites, inv.id)
+	delete(inv.from.invites, inv.id)
+	delete(inv.to.invites, inv.id)
+}
+
+// remove takes m out and tells the others. Called with r.mu held.
+func (r *Room) remove(m *Member, err error, why string) {
+	m.gone, m.err = true, err
+	close(m.done)
+	delete(r.members, m.name)
+	r.online = r.online.without(m.name)
+	now := r.opts.Now()
+	for _, inv := range m.invites {
+		inv.timer.Stop()
+		r.dropInvite(inv)
+		other := inv.to
+		if other == m {
+			other = inv.from
+		}
+		r.deliver(other, &Event{Kind: InviteEnded, Time: now, From: inv.from.name, To: inv.to.name, Invite: inv.id, Text: ReasonLeft})
+	}
+	for id, c := range m.chats {
+		delete(m.chats, id)
+		if c.open {
+			c.open = false
+			p := c.peer(m)
+			r.deliver(p, &Event{Kind: ChatClosed, Time: now, From: m.name, To: p.name, Chat: id, Text: ReasonLeft})
+		}
+	}
+	r.broadcast(&Event{Kind: Left, Time: now, From: m.name, Text: why, Online: r.online})
+}
+
+// broadcast delivers ev to every member. Called with r.mu held.
+func (r *Room) broadcast(ev *Event) {
+	for _, m := range r.members {
+		r.deliver(m, ev)
+	}
+}
+
+// deliver queues ev for m without waiting. A member whose queue is full is
+// marked for removal; it is removed when the lock is released, so one slow
+// member never delays the others. Called with r.mu held.
+func (r *Room) deliver(m *Member, ev *Event) {
+	if m.gone || m.q.push(ev) {
+		return
+	}
+	for _, e := range r.evicting {
+		if e == m {
+			return
+		}
+	}
+	r.evicting = append(r.evicting, m)
+}
+
+// unlock removes slow consumers, whose removal may overflow others in turn,
+// and then releases r.mu.
+func (r *Room) unlock() {
+	for len(r.evicting) > 0 {
+		m := r.evicting[0]
+		r.evicting = r.evicting[1:]
+		if !m.gone {
+			r.remove(m, ErrSlowConsumer, "too slow to keep up")
+		}
+	}
+	r.evicting = nil
+	r.mu.Unlock()
+}

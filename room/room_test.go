@@ -1,0 +1,462 @@
+package room_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"chatroom/room"
+)
+
+func join(t *testing.T, r *room.Room, name string) *room.Member {
+	t.Helper()
+	m, err := r.Join(name)
+	if err != nil {
+		t.Fatalf("Join(%q): %v", name, err)
+	}
+	return m
+}
+
+// events takes what m has waiting, without waiting.
+func events(m *room.Member) []*room.Event { return m.Take(nil) }
+
+// only returns the events of kind k.
+func only(evs []*room.Event, k room.Kind) []*room.Event {
+	var out []*room.Event
+	for _, e := range evs {
+		if e.Kind == k {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func one(t *testing.T, evs []*room.Event, k room.Kind) *room.Event {
+	t.Helper()
+	got := only(evs, k)
+	if len(got) != 1 {
+		t.Fatalf("want one event of kind %d, got %d in %d events", k, len(got), len(evs))
+	}
+	return got[0]
+}
+
+func names(p *room.Presence) []string {
+	var out []string
+	for i := range p.Len() {
+		out = append(out, p.At(i))
+	}
+	return out
+}
+
+func TestJoinRefusesTakenAndInvalidNames(t *testing.T) {
+	r := room.New(room.Options{})
+	join(t, r, "alice")
+	if _, err := r.Join("alice"); !errors.Is(err, room.ErrNameTaken) {
+		t.Errorf("second alice: %v, want ErrNameTaken", err)
+	}
+	if _, err := r.Join("Alice"); err != nil {
+		t.Errorf("Alice is another person than alice: %v", err)
+	}
+	if _, err := r.Join("-x"); !errors.Is(err, room.ErrInvalidName) {
+		t.Errorf("invalid name: %v, want ErrInvalidName", err)
+	}
+}
+
+func TestJoinAndLeaveAreSeenByEveryoneWithPresence(t *testing.T) {
+	r := room.New(room.Options{})
+	alice := join(t, r, "alice")
+	bob := join(t, r, "Bob")
+	carol := join(t, r, "carol")
+
+	if n := len(only(events(alice), room.Joined)); n != 3 {
+		t.Errorf("alice saw %d joins, want 3 (her own, Bob's, carol's)", n)
+	}
+	if got := names(r.Online()); fmt.Sprint(got) != "[alice Bob carol]" {
+		t.Errorf("online = %v, want [alice Bob carol] (sorted as people read)", got)
+	}
+	bobJoins := only(events(bob), room.Joined)
+	if len(bobJoins) != 2 || bobJoins[0].From != "Bob" || bobJoins[1].From != "carol" {
+		t.Fatalf("bob saw joins %v, want his own and carol's, nothing earlier", bobJoins)
+	}
+	if got := names(bobJoins[1].Online); fmt.Sprint(got) != "[alice Bob carol]" {
+		t.Errorf("presence in carol's join = %v", got)
+	}
+	events(carol)
+
+	bob.Leave()
+	bob.Leave() // twice is harmless
+	for _, m := range []*room.Member{alice, carol} {
+		left := one(t, events(m), room.Left)
+		if left.From != "Bob" || fmt.Sprint(names(left.Online)) != "[alice carol]" {
+			t.Errorf("left event = %+v", left)
+		}
+	}
+	select {
+	case <-bob.Done():
+	default:
+		t.Fatal("Done not closed after Leave")
+	}
+	if err := bob.Err(); err != nil {
+		t.Errorf("Err after Leave = %v, want nil", err)
+	}
+	if err := bob.Say("hi"); !errors.Is(err, room.ErrNotMember) {
+		t.Errorf("Say after Leave: %v", err)
+	}
+	if _, err := r.Join("Bob"); err != nil {
+		t.Errorf("name not freed after leaving: %v", err)
+	}
+}
+
+func TestMessagesReachEveryoneInOneOrder(t *testing.T) {
+	r := room.New(room.Options{QueueLen: 1000, QueueBytes: 1 << 20})
+	var ms []*room.Member
+	for i := range 5 {
+		ms = append(ms, join(t, r, fmt.Sprintf("u%d", i)))
+	}
+	for _, m := range ms {
+		events(m)
+	}
+	var wg sync.WaitGroup
+	for _, m := range ms {
+		wg.Go(func() {
+			for j := range 50 {
+				if err := m.Say(fmt.Sprintf("%s %d", m.Name(), j)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	first := only(events(ms[0]), room.Message)
+	if len(first) != 250 {
+		t.Fatalf("got %d messages, want 250", len(first))
+	}
+	for _, m := range ms[1:] {
+		got := only(events(m), room.Message)
+		if len(got) != len(first) {
+			t.Fatalf("%s got %d messages", m.Name(), len(got))
+		}
+		for i := range got {
+			if got[i] != first[i] {
+				t.Fatalf("%s saw message %d as %q, u0 saw %q", m.Name(), i, got[i].Text, first[i].Text)
+			}
+		}
+	}
+	// Each sender's own messages stay in the order sent.
+	last := map[string]int{}
+	for _, e := range first {
+		var n int
+		var who string
+		fmt.Sscanf(e.Text, "%s %d", &who, &n)
+		if prev, ok := last[who]; ok && n != prev+1 {
+			t.Fatalf("%s's messages out of order: %d after %d", who, n, prev)
+		}
+		last[who] = n
+	}
+}
+
+func TestSayCleansAndRefuses(t *testing.T) {
+	r := room.New(room.Options{})
+	a := join(t, r, "a")
+	events(a)
+	if err := a.Say("   "); !errors.Is(err, room.ErrEmpty) {
+		t.Errorf("blank message: %v", err)
+	}
+	if err := a.Say("hi\x1b[2J there"); err != nil {
+		t.Fatal(err)
+	}
+	if got := one(t, events(a), room.Message).Text; got != "hi there" {
+		t.Errorf("text = %q", got)
+	}
+}
+
+func TestConcurrentJoinsOfOneNameHaveOneWinner(t *testing.T) {
+	for range 20 {
+		r := room.New(room.Options{})
+		var wins sync.WaitGroup
+		var mu sync.Mutex
+		won := 0
+		start := make(chan struct{})
+		for range 16 {
+			wins.Go(func() {
+				<-start
+				_, err := r.Join("alice")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					won++
+				case !errors.Is(err, room.ErrNameTaken):
+					t.Errorf("unexpected error %v", err)
+				}
+			})
+		}
+		close(start)
+		wins.Wait()
+		if won != 1 {
+			t.Fatalf("%d joins of one name won, want exactly 1", won)
+		}
+	}
+}
+
+func TestSlowConsumerIsRemovedAndNobodyElseWaits(t *testing.T) {
+	r := room.New(room.Options{QueueLen: 8})
+	slow := join(t, r, "slow")
+	fast := join(t, r, "fast")
+	var got []*room.Event
+	for i := range 20 {
+		if err := fast.Say(fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+		got = fast.Take(got)
+	}
+	select {
+	case <-slow.Done():
+	default:
+		t.Fatal("slow member not removed")
+	}
+	if !errors.Is(slow.Err(), room.ErrSlowConsumer) {
+		t.Errorf("slow.Err() = %v", slow.Err())
+	}
+	if n := len(only(got, room.Message)); n != 20 {
+		t.Errorf("fast member got %d of 20 messages", n)
+	}
+	left := one(t, got, room.Left)
+	if left.From != "slow" || left.Text == "" {
+		t.Errorf("left event %+v, want slow with a reason", left)
+	}
+	// What slow had queued before it was cut off is still there to read.
+	if n := len(slow.Take(nil)); n != 8 {
+		t.Errorf("slow has %d events waiting, want its full queue of 8", n)
+	}
+	if r.Online().Contains("slow") {
+		t.Error("slow still online")
+	}
+}
+
+func TestQueueIsBoundedByBytes(t *testing.T) {
+	r := room.New(room.Options{QueueBytes: 16 << 10})
+	slow := join(t, r, "slow")
+	fast := join(t, r, "fast")
+	big := fmt.Sprintf("%04000d", 0)
+	for range 5 {
+		if err := fast.Say(big); err != nil {
+			t.Fatal(err)
+		}
+		events(fast)
+	}
+	if !errors.Is(slow.Err(), room.ErrSlowConsumer) {
+		t.Fatalf("a member holding over 16 KiB was not removed: %v", slow.Err())
+	}
+}
+
+func TestInvitationAccepted(t *testing.T) {
+	r := room.New(room.Options{})
+	alice, bob, carol := join(t, r, "alice"), join(t, r, "bob"), join(t, r, "carol")
+	for _, m := range []*room.Member{alice, bob, carol} {
+		events(m)
+	}
+	if err := alice.Invite("bob"); err != nil {
+		t.Fatal(err)
+	}
+	inv := one(t, events(bob), room.Invited)
+	if inv.From != "alice" || inv.To != "bob" {
+		t.Fatalf("invitation %+v", inv)
+	}
+	if err := alice.Invite("bob"); !errors.Is(err, room.ErrAlreadyInvited) {
+		t.Errorf("second invite while pending: %v", err)
+	}
+	if err := alice.Answer(inv.Invite, true); !errors.Is(err, room.ErrNoSuchInvite) {
+		t.Errorf("inviter answering her own invitation: %v", err)
+	}
+	if err := bob.Answer(inv.Invite, true); err != nil {
+		t.Fatal(err)
+	}
+	aEvs := events(alice)
+	if ans := one(t, aEvs, room.Answered); !ans.Accepted || ans.To != "bob" {
+		t.Errorf("answer %+v", ans)
+	}
+	opened := one(t, aEvs, room.ChatOpened)
+	if bo := one(t, events(bob), room.ChatOpened); bo.Chat != opened.Chat || bo.Peer("bob") != "alice" || opened.Peer("alice") != "bob" {
+		t.Fatalf("chat opened %+v / %+v", opened, bo)
+	}
+	if err := bob.Answer(inv.Invite, true); !errors.Is(err, room.ErrNoSuchInvite) {
+		t.Errorf("answering twice: %v", err)
+	}
+	if err := alice.Invite("bob"); !errors.Is(err, room.ErrAlreadyChatting) {
+		t.Errorf("invite to a current partner: %v", err)
+	}
+
+	if err := bob.SendPrivate(opened.Chat, "psst"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*room.Member{alice, bob} {
+		pm := one(t, events(m), room.PrivateMessage)
+		if pm.Text != "psst" || pm.From != "bob" || pm.Chat != opened.Chat {
+			t.Errorf("%s got %+v", m.Name(), pm)
+		}
+	}
+	if evs := events(carol); len(evs) != 0 {
+		t.Errorf("carol saw %d events of a private chat", len(evs))
+	}
+	if err := carol.SendPrivate(opened.Chat, "hi"); !errors.Is(err, room.ErrNoSuchChat) {
+		t.Errorf("outsider writing to the chat: %v", err)
+	}
+}
+
+func TestInvitationDeclined(t *testing.T) {
+	r := room.New(room.Options{})
+	alice, bob := join(t, r, "alice"), join(t, r, "bob")
+	alice.Invite("bob")
+	inv := one(t, events(bob), room.Invited)
+	if err := bob.Answer(inv.Invite, false); err != nil {
+		t.Fatal(err)
+	}
+	evs := events(alice)
+	if ans := one(t, evs, room.Answered); ans.Accepted {
+		t.Error("declined invitation reported accepted")
+	}
+	if len(only(evs, room.ChatOpened)) != 0 || len(only(events(bob), room.ChatOpened)) != 0 {
+		t.Error("a chat opened after a decline")
+	}
+	if err := alice.Invite("bob"); err != nil {
+		t.Errorf("inviting again after a decline: %v", err)
+	}
+}
+
+func TestInviteRefusesSelfAndOffline(t *testing.T) {
+	r := room.New(room.Options{})
+	alice := join(t, r, "alice")
+	if err := alice.Invite("alice"); !errors.Is(err, room.ErrSelfInvite) {
+		t.Errorf("self invite: %v", err)
+	}
+	if err := alice.Invite("nobody"); !errors.Is(err, room.ErrOffline) {
+		t.Errorf("offline invite: %v", err)
+	}
+	if err := alice.Invite("Alice"); !errors.Is(err, room.ErrOffline) {
+		t.Errorf("names are case-sensitive, Alice is not online: %v", err)
+	}
+}
+
+func TestMutualInvitationsOpenAChat(t *testing.T) {
+	r := room.New(room.Options{})
+	alice, bob := join(t, r, "alice"), join(t, r, "bob")
+	alice.Invite("bob")
+	if err := bob.Invite("alice"); err != nil {
+		t.Fatal(err)
+	}
+	one(t, events(alice), room.ChatOpened)
+	one(t, events(bob), room.ChatOpened)
+}
+
+func TestInvitationExpires(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := room.New(room.Options{})
+		alice, bob := join(t, r, "alice"), join(t, r, "bob")
+		alice.Invite("bob")
+		inv := one(t, events(bob), room.Invited)
+		time.Sleep(59 * time.Second)
+		synctest.Wait()
+		if n := len(only(events(alice), room.InviteEnded)); n != 0 {
+			t.Fatal("invitation ended before 60 s")
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		for _, m := range []*room.Member{alice, bob} {
+			if e := one(t, events(m), room.InviteEnded); e.Text != room.ReasonExpired {
+				t.Errorf("%s: %+v", m.Name(), e)
+			}
+		}
+		if err := bob.Answer(inv.Invite, true); !errors.Is(err, room.ErrNoSuchInvite) {
+			t.Errorf("answering an expired invitation: %v", err)
+		}
+	})
+}
+
+func TestLeavingEndsInvitationsAndChats(t *testing.T) {
+	r := room.New(room.Options{})
+	alice, bob, carol := join(t, r, "alice"), join(t, r, "bob"), join(t, r, "carol")
+	alice.Invite("bob")
+	bob.Answer(one(t, events(bob), room.Invited).Invite, true)
+	chat := one(t, events(alice), room.ChatOpened).Chat
+	carol.Invite("bob")
+	events(carol)
+
+	bob.Leave()
+	closed := one(t, events(alice), room.ChatClosed)
+	if closed.Chat != chat || closed.From != "bob" || closed.Text != room.ReasonLeft {
+		t.Errorf("chat closed %+v", closed)
+	}
+	if err := alice.SendPrivate(chat, "hello?"); !errors.Is(err, room.ErrChatClosed) {
+		t.Errorf("writing to a chat whose partner left: %v", err)
+	}
+	if e := one(t, events(carol), room.InviteEnded); e.Text != room.ReasonLeft {
+		t.Errorf("carol's pending invitation: %+v", e)
+	}
+	if err := alice.CloseChat(chat); err != nil {
+		t.Errorf("closing the read-only tab: %v", err)
+	}
+	if err := alice.CloseChat(chat); !errors.Is(err, room.ErrNoSuchChat) {
+		t.Errorf("closing twice: %v", err)
+	}
+}
+
+func TestClosingAChatTellsThePartner(t *testing.T) {
+	r := room.New(room.Options{})
+	alice, bob := join(t, r, "alice"), join(t, r, "bob")
+	alice.Invite("bob")
+	bob.Answer(one(t, events(bob), room.Invited).Invite, true)
+	chat := one(t, events(alice), room.ChatOpened).Chat
+	events(bob)
+	if err := alice.CloseChat(chat); err != nil {
+		t.Fatal(err)
+	}
+	if e := one(t, events(bob), room.ChatClosed); e.Text != room.ReasonClosed || e.From != "alice" {
+		t.Errorf("%+v", e)
+	}
+	if err := bob.SendPrivate(chat, "wait"); !errors.Is(err, room.ErrChatClosed) {
+		t.Errorf("%v", err)
+	}
+	// They can start over.
+	if err := bob.Invite("alice"); err != nil {
+		t.Errorf("new invitation after a closed chat: %v", err)
+	}
+}
+
+func TestCloseRemovesEveryoneWithTheReason(t *testing.T) {
+	r := room.New(room.Options{})
+	a, b := join(t, r, "a"), join(t, r, "b")
+	a.Invite("b")
+	r.Close("server is shutting down")
+	r.Close("again")
+	for _, m := range []*room.Member{a, b} {
+		<-m.Done()
+		if err := m.Err(); !errors.Is(err, room.ErrClosed) || err.Error() != "server is shutting down" {
+			t.Errorf("%s: Err() = %v", m.Name(), err)
+		}
+	}
+	if _, err := r.Join("c"); !errors.Is(err, room.ErrClosed) {
+		t.Errorf("join after close: %v", err)
+	}
+	a.Leave()
+	if r.Online().Len() != 0 {
+		t.Error("members left after close")
+	}
+}
+
+func TestNoticeGoesToOneMember(t *testing.T) {
+	r := room.New(room.Options{})
+	a, b := join(t, r, "a"), join(t, r, "b")
+	events(a)
+	events(b)
+	a.Notify("only for a\x1b[2J")
+	if e := one(t, events(a), room.Notice); e.Text != "only for a" {
+		t.Errorf("%+v", e)
+	}
+	if len(events(b)) != 0 {
+		t.Error("b saw a's notice")
+	}
+}
