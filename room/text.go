@@ -47,6 +47,11 @@ func CleanText(s string) (string, error) {
 	return out, nil
 }
 
+// Strip removes what a terminal would act on, as CleanText does, but never
+// refuses: invalid bytes are dropped and line feeds kept. It suits text a
+// person is still editing.
+func Strip(s string) string { return strip(strings.ToValidUTF8(s, ""), true) }
+
 // CleanLine is CleanText's rule for one-line strings that are not messages
 // (client versions, TERM, names before validation): it never fails, turns
 // invalid bytes and line breaks into nothing and spaces, and cuts to max bytes.

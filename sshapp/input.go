@@ -1,0 +1,331 @@
+package sshapp
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"chatroom/room"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// keyMap is every key the chat answers to, with the help /help prints.
+type keyMap struct {
+	Send, Quit, NextTab, PrevTab, PageUp, PageDown, Redraw                   key.Binding
+	Left, Right, WordLeft, WordRight, Home, End                              key.Binding
+	Backspace, Delete, KillWordBack, KillToStart, KillToEnd                  key.Binding
+	Accept, Decline, Leave, SwitchButton                                     key.Binding
+}
+
+var keys = keyMap{
+	Send:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("Enter", "send")),
+	Quit:         key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("Ctrl+C", "leave")),
+	NextTab:      key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("Ctrl+N", "next tab")),
+	PrevTab:      key.NewBinding(key.WithKeys("ctrl+p"), key.WithHelp("Ctrl+P", "previous tab")),
+	PageUp:       key.NewBinding(key.WithKeys("pgup"), key.WithHelp("PgUp", "scroll up")),
+	PageDown:     key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("PgDn", "scroll down")),
+	Redraw:       key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("Ctrl+L", "redraw")),
+	Left:         key.NewBinding(key.WithKeys("left", "ctrl+b")),
+	Right:        key.NewBinding(key.WithKeys("right", "ctrl+f")),
+	WordLeft:     key.NewBinding(key.WithKeys("alt+left", "ctrl+left", "alt+b")),
+	WordRight:    key.NewBinding(key.WithKeys("alt+right", "ctrl+right", "alt+f")),
+	Home:         key.NewBinding(key.WithKeys("home", "ctrl+a")),
+	End:          key.NewBinding(key.WithKeys("end", "ctrl+e")),
+	Backspace:    key.NewBinding(key.WithKeys("backspace", "ctrl+h")),
+	Delete:       key.NewBinding(key.WithKeys("delete", "ctrl+d")),
+	KillWordBack: key.NewBinding(key.WithKeys("ctrl+w", "alt+backspace")),
+	KillToStart:  key.NewBinding(key.WithKeys("ctrl+u")),
+	KillToEnd:    key.NewBinding(key.WithKeys("ctrl+k")),
+	Accept:       key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y/Enter", "accept")),
+	Decline:      key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n/Esc", "decline")),
+	Leave:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("Esc", "leave")),
+	SwitchButton: key.NewBinding(key.WithKeys("tab", "shift+tab", "left", "right")),
+}
+
+func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(k, keys.Quit) {
+		return m.quit(goodbyeText)
+	}
+	switch m.phase {
+	case phaseJoin:
+		switch {
+		case key.Matches(k, keys.Leave):
+			return m.quit(goodbyeText)
+		case key.Matches(k, keys.Send):
+			m.join(strings.TrimSpace(m.input.value()))
+			return nil
+		}
+		m.edit(k)
+		return nil
+	case phaseChat:
+		if len(m.dialogs) > 0 {
+			m.dialogKey(k)
+			return nil
+		}
+	default:
+		return nil
+	}
+	switch {
+	case key.Matches(k, keys.Send):
+		return m.submit()
+	case key.Matches(k, keys.NextTab):
+		m.switchTo((m.active + 1) % len(m.tabs))
+	case key.Matches(k, keys.PrevTab):
+		m.switchTo((m.active + len(m.tabs) - 1) % len(m.tabs))
+	case key.Matches(k, keys.PageUp):
+		m.scrollBy(m.layout().streamRows() - 1)
+	case key.Matches(k, keys.PageDown):
+		m.scrollBy(-(m.layout().streamRows() - 1))
+	case key.Matches(k, keys.Redraw):
+		m.dirty |= dirtyAll
+	default:
+		m.edit(k)
+	}
+	return nil
+}
+
+// edit applies an editing key, or types the key's text.
+func (m *model) edit(k tea.KeyPressMsg) {
+	e := &m.input
+	switch {
+	case key.Matches(k, keys.Left):
+		e.left()
+	case key.Matches(k, keys.Right):
+		e.right()
+	case key.Matches(k, keys.WordLeft):
+		e.wordLeft()
+	case key.Matches(k, keys.WordRight):
+		e.wordRight()
+	case key.Matches(k, keys.Home):
+		e.home()
+	case key.Matches(k, keys.End):
+		e.end()
+	case key.Matches(k, keys.Backspace):
+		e.backspace()
+	case key.Matches(k, keys.Delete):
+		e.deleteForward()
+	case key.Matches(k, keys.KillWordBack):
+		e.killWordBack()
+	case key.Matches(k, keys.KillToStart):
+		e.killToStart()
+	case key.Matches(k, keys.KillToEnd):
+		e.killToEnd()
+	case k.Text != "" && k.Mod&^tea.ModShift == 0:
+		m.typeText(k.Text)
+	default:
+		return
+	}
+	m.dirty |= dirtyInput
+}
+
+func (m *model) paste(s string) {
+	if m.phase == phaseDone || m.phase == phaseChat && len(m.dialogs) > 0 {
+		return
+	}
+	// Terminals send line breaks in a paste as CR.
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	if m.phase == phaseJoin {
+		s = strings.ReplaceAll(s, "\n", "")
+	}
+	m.typeText(room.Strip(s))
+	m.dirty |= dirtyInput
+}
+
+func (m *model) typeText(s string) {
+	if !m.input.insert(s) && m.phase == phaseChat {
+		m.note(m.tabs[m.active], true, fmt.Sprintf("The input line is full (%d characters); the rest was not added.", inputLimit))
+	}
+}
+
+func (m *model) dialogKey(k tea.KeyPressMsg) {
+	switch {
+	case key.Matches(k, keys.Accept):
+		m.answer(true)
+	case key.Matches(k, keys.Decline):
+		m.answer(false)
+	case key.Matches(k, keys.Send):
+		m.answer(!m.cancelFocus)
+	case key.Matches(k, keys.SwitchButton):
+		m.cancelFocus = !m.cancelFocus
+		m.dirty |= dirtyAll
+	}
+}
+
+// answer answers the invitation in the dialog.
+func (m *model) answer(accept bool) {
+	inv := m.dialogs[0]
+	m.dropDialog(func(d *room.Event) bool { return d == inv })
+	if err := m.member.Answer(inv.Invite, accept); err != nil {
+		m.note(m.tabs[0], true, fmt.Sprintf("Too late: the invitation from %s is no longer open.", inv.From))
+		return
+	}
+	if !accept {
+		m.note(m.tabs[0], false, fmt.Sprintf("You declined %s's invitation.", inv.From))
+	}
+}
+
+// submit handles Enter in the chat: a command or a message.
+func (m *model) submit() tea.Cmd {
+	text := m.input.value()
+	if strings.TrimSpace(text) == "" {
+		m.input.reset()
+		m.dirty |= dirtyInput
+		return nil
+	}
+	if strings.HasPrefix(text, "/") && !strings.HasPrefix(text, "//") {
+		m.input.reset()
+		m.dirty |= dirtyInput
+		return m.command(text)
+	}
+	text = strings.TrimPrefix(text, "/") // "//x" sends "/x"
+	t := m.tabs[m.active]
+	var err error
+	switch {
+	case t.chat == 0:
+		err = m.member.Say(text)
+	case t.closed:
+		err = room.ErrChatClosed
+	default:
+		err = m.member.SendPrivate(t.chat, text)
+	}
+	if err != nil {
+		// The text stays in the input line: nothing typed is lost.
+		m.note(t, true, sendError(err, t))
+		return nil
+	}
+	m.input.reset()
+	m.dirty |= dirtyInput
+	m.toBottom()
+	return nil
+}
+
+func sendError(err error, t *tab) string {
+	switch {
+	case errors.Is(err, room.ErrChatClosed), errors.Is(err, room.ErrNoSuchChat):
+		return fmt.Sprintf("Not sent: the chat with %s has ended. /close closes this tab.", t.peer)
+	case errors.Is(err, room.ErrTooLong), errors.Is(err, room.ErrTooManyLines):
+		return "Not sent: the " + err.Error() + ". Shorten it and press Enter again."
+	}
+	return "Not sent: " + err.Error() + "."
+}
+
+const helpText = `Commands:
+  /invite NAME  invite NAME to a private chat (or click a name in the top bar)
+  /close        close this private chat
+  /who          list who is online
+  /mouse        turn mouse reporting off or on (off lets the terminal select text)
+  /help         this help
+  /quit         leave (or Ctrl+C)
+  //text        send "/text" as a message
+Keys: Enter send · Ctrl+N/Ctrl+P next/previous tab · PgUp/PgDn or the wheel scroll · Ctrl+L redraw
+Selecting text: hold Shift while dragging (most terminals), or turn the mouse off with /mouse.`
+
+func (m *model) command(line string) tea.Cmd {
+	cmd, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+	arg = strings.TrimSpace(arg)
+	t := m.tabs[m.active]
+	switch cmd {
+	case "/help":
+		m.note(t, false, helpText)
+	case "/who":
+		names := make([]string, m.online.Len())
+		for i := range names {
+			names[i] = m.online.At(i)
+		}
+		m.note(t, false, fmt.Sprintf("%d online: %s", len(names), strings.Join(names, ", ")))
+	case "/invite":
+		if arg == "" {
+			m.note(t, true, "Usage: /invite NAME")
+			return nil
+		}
+		m.invite(arg)
+	case "/close":
+		if t.chat == 0 {
+			m.note(t, true, "The main room cannot be closed; /quit leaves the chat.")
+			return nil
+		}
+		_ = m.member.CloseChat(t.chat)
+		m.tabs = append(m.tabs[:m.active], m.tabs[m.active+1:]...)
+		m.active = 0
+		m.tabs[0].unread = false
+		m.dirty |= dirtyAll
+	case "/mouse":
+		m.mouse = !m.mouse
+		m.dirty |= dirtyModes
+		if m.mouse {
+			m.note(t, false, "Mouse on: click names and tabs, scroll with the wheel.")
+		} else {
+			m.note(t, false, "Mouse off: your terminal selects text again. /mouse turns it back on.")
+		}
+	case "/quit":
+		return m.quit(goodbyeText)
+	default:
+		m.note(t, true, fmt.Sprintf("Unknown command %s. /help lists the commands; //%s sends it as a message.",
+			room.CleanLine(cmd, 32), room.CleanLine(strings.TrimPrefix(cmd, "/"), 32)))
+	}
+	return nil
+}
+
+// invite invites name, or shows the chat already open with them.
+func (m *model) invite(name string) {
+	main := m.tabs[0]
+	if i := m.openTab(name); i > 0 {
+		m.switchTo(i)
+		return
+	}
+	shown := room.CleanLine(name, 2*room.MaxNameLen)
+	switch err := m.member.Invite(name); {
+	case err == nil:
+		m.note(main, false, fmt.Sprintf("Invitation sent to %s; waiting for an answer.", shown))
+	case errors.Is(err, room.ErrOffline):
+		m.note(m.tabs[m.active], true, fmt.Sprintf("%s is not online.", shown))
+	case errors.Is(err, room.ErrSelfInvite):
+		m.note(m.tabs[m.active], true, "You cannot invite yourself.")
+	case errors.Is(err, room.ErrAlreadyInvited):
+		m.note(m.tabs[m.active], true, fmt.Sprintf("You already invited %s; waiting for an answer.", shown))
+	default:
+		m.note(m.tabs[m.active], true, err.Error())
+	}
+}
+
+func (m *model) click(ms tea.Mouse) tea.Cmd {
+	if ms.Button != tea.MouseLeft {
+		return nil
+	}
+	for _, h := range m.hits {
+		if ms.Y != h.row || ms.X < h.x0 || ms.X >= h.x1 {
+			continue
+		}
+		switch h.kind {
+		case hitName:
+			if len(m.dialogs) == 0 && h.name != m.name {
+				m.invite(h.name)
+			}
+		case hitTab:
+			if len(m.dialogs) == 0 {
+				m.switchTo(h.tab)
+			}
+		case hitOK:
+			m.answer(true)
+		case hitCancel:
+			m.answer(false)
+		}
+		return nil
+	}
+	return nil
+}
+
+func (m *model) wheel(ms tea.Mouse) {
+	if m.phase != phaseChat {
+		return
+	}
+	switch ms.Button {
+	case tea.MouseWheelUp:
+		m.scrollBy(wheelLines)
+	case tea.MouseWheelDown:
+		m.scrollBy(-wheelLines)
+	}
+}

@@ -1,0 +1,371 @@
+package sshapp
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"chatroom/room"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// Messages the session's pump sends into the program.
+type (
+	// resizeMsg is a terminal size, already clamped.
+	resizeMsg struct{ width, height int }
+	// eventsMsg is a batch of room events, oldest first.
+	eventsMsg []*room.Event
+	// removedMsg says the member is out of the room: err says why.
+	removedMsg struct{ err error }
+	// shutdownMsg says the server is going down.
+	shutdownMsg struct{}
+)
+
+type phase uint8
+
+const (
+	phaseJoin phase = iota // choosing a name
+	phaseChat              // in the room
+	phaseDone              // leaving; nothing more is drawn
+)
+
+const (
+	historyLen  = 500  // items kept per tab
+	inputLimit  = 8192 // runes the input line holds
+	wheelLines  = 3
+	minWidth    = 20
+	minHeight   = 8
+	dialogRows  = 4
+	goodbyeText = "Bye!"
+)
+
+// model is one session's state. Bubble Tea's renderer is off: after every
+// update the model writes what changed to out itself (see draw.go).
+type model struct {
+	room   *room.Room
+	th     *theme
+	out    io.Writer
+	joined chan<- *room.Member // tells the pump which member to follow
+	clock  func() time.Time
+
+	phase   phase
+	name    string
+	member  *room.Member
+	joinErr string // why the last name was refused
+	goodbye string // the line left on the terminal after the session
+
+	width, height int
+	input         editor
+	tabs          []*tab // tabs[0] is the main room
+	active        int
+	online        *room.Presence
+	dialogs       []*room.Event // invitations waiting for an answer, oldest first
+	cancelFocus   bool          // the dialog's Cancel button has focus
+	mouse         bool          // mouse reporting is on
+
+	// Drawing state.
+	frame   bytes.Buffer
+	dirty   dirty
+	pending   []string // lines to print at the bottom of the stream
+	hits      []hit    // clickable areas of the last frame
+	cursorCol int      // where the cursor goes on the input line
+}
+
+// tab is the main room or one private chat.
+type tab struct {
+	chat   room.ChatID // 0 for the main room
+	peer   string
+	items  []item
+	closed bool // the chat ended: read-only
+	unread bool
+	scroll int // lines scrolled up from the bottom
+	unseen int // items that arrived while scrolled up
+}
+
+func (t *tab) push(it item) {
+	if len(t.items) >= 2*historyLen {
+		t.items = append(t.items[:0], t.items[len(t.items)-historyLen:]...)
+	}
+	t.items = append(t.items, it)
+}
+
+func (t *tab) title() string {
+	if t.chat == 0 {
+		return "main"
+	}
+	return t.peer
+}
+
+func newModel(r *room.Room, th *theme, out io.Writer, joined chan<- *room.Member, name string, width, height int) *model {
+	m := &model{
+		room:   r,
+		th:     th,
+		out:    out,
+		joined: joined,
+		clock:  time.Now,
+		width:  width,
+		height: height,
+		mouse:  true,
+		input:  editor{limit: inputLimit},
+		dirty:  dirtyAll,
+	}
+	if err := m.join(name); errors.Is(err, room.ErrNameTaken) {
+		m.input.set(name) // offered again, to edit into a free name
+	}
+	return m
+}
+
+// join tries to enter the room as name; on refusal the join screen says why.
+func (m *model) join(name string) error {
+	mem, err := m.room.Join(name)
+	if err != nil {
+		m.phase = phaseJoin
+		m.joinErr = joinError(name, err)
+		m.dirty |= dirtyAll
+		return err
+	}
+	m.phase = phaseChat
+	m.name = mem.Name()
+	m.member = mem
+	m.joined <- mem
+	m.online = m.room.Online()
+	m.tabs = []*tab{{}}
+	m.active = 0
+	m.input.reset()
+	m.note(m.tabs[0], false, fmt.Sprintf("Welcome, %s. Type a message and press Enter; /help lists commands.", m.name))
+	m.dirty |= dirtyAll
+	return nil
+}
+
+func joinError(name string, err error) string {
+	var ne *room.NameError
+	switch {
+	case errors.As(err, &ne):
+		return ne.Error()
+	case errors.Is(err, room.ErrNameTaken):
+		return fmt.Sprintf("%q is taken: someone of that name is online.", name)
+	case errors.Is(err, room.ErrClosed):
+		return "The server is shutting down."
+	}
+	return err.Error()
+}
+
+func (m *model) Init() tea.Cmd { return nil }
+
+// View is empty: the renderer is off and draw.go writes the screen.
+func (m *model) View() tea.View { return tea.View{} }
+
+func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch msg := msg.(type) {
+	case resizeMsg:
+		if msg.width != m.width || msg.height != m.height {
+			m.width, m.height = msg.width, msg.height
+		}
+		m.dirty |= dirtyAll
+	case eventsMsg:
+		for _, ev := range msg {
+			m.apply(ev)
+		}
+	case removedMsg:
+		reason := goodbyeText
+		if msg.err != nil {
+			reason = msg.err.Error()
+		}
+		cmd = m.quit(reason)
+	case shutdownMsg:
+		if m.phase == phaseJoin {
+			cmd = m.quit("The server is shutting down.")
+		}
+	case tea.KeyPressMsg:
+		cmd = m.key(msg)
+	case tea.PasteMsg:
+		m.paste(msg.Content)
+	case tea.MouseClickMsg:
+		cmd = m.click(msg.Mouse())
+	case tea.MouseWheelMsg:
+		m.wheel(msg.Mouse())
+	}
+	if err := m.draw(); err != nil {
+		return m, tea.Quit
+	}
+	return m, cmd
+}
+
+// quit ends the session; the handler restores the terminal and prints why.
+func (m *model) quit(why string) tea.Cmd {
+	m.phase = phaseDone
+	m.goodbye = why
+	return tea.Quit
+}
+
+// apply folds one room event into the model.
+func (m *model) apply(ev *room.Event) {
+	if m.phase != phaseChat {
+		return
+	}
+	main := m.tabs[0]
+	switch ev.Kind {
+	case room.Message:
+		m.add(main, item{ev: ev})
+	case room.Joined, room.Left:
+		m.online = ev.Online
+		m.dirty |= dirtyTop
+		m.add(main, item{ev: ev})
+	case room.Notice:
+		m.add(m.tabs[m.active], item{ev: ev})
+	case room.Invited:
+		m.dialogs = append(m.dialogs, ev)
+		if len(m.dialogs) == 1 {
+			m.cancelFocus = false
+			m.dirty |= dirtyAll
+		}
+		m.note(main, false, fmt.Sprintf("%s invites you to a private chat.", ev.From))
+	case room.Answered:
+		if ev.Accepted {
+			m.note(main, false, fmt.Sprintf("%s accepted your invitation.", ev.To))
+		} else {
+			m.note(main, false, fmt.Sprintf("%s declined your invitation.", ev.To))
+		}
+	case room.InviteEnded:
+		m.dropDialog(func(d *room.Event) bool { return d.Invite == ev.Invite })
+		switch {
+		case ev.To == m.name && ev.Text == room.ReasonLeft:
+			m.note(main, false, fmt.Sprintf("%s left; their invitation is withdrawn.", ev.From))
+		case ev.To == m.name:
+			m.note(main, false, fmt.Sprintf("The invitation from %s expired.", ev.From))
+		case ev.Text == room.ReasonLeft:
+			m.note(main, false, fmt.Sprintf("%s left before answering your invitation.", ev.To))
+		default:
+			m.note(main, false, fmt.Sprintf("Your invitation to %s expired unanswered.", ev.To))
+		}
+	case room.ChatOpened:
+		peer := ev.Peer(m.name)
+		m.dropDialog(func(d *room.Event) bool { return d.From == peer })
+		t := &tab{chat: ev.Chat, peer: peer}
+		m.tabs = append(m.tabs, t)
+		m.note(t, false, fmt.Sprintf("Private chat with %s: only the two of you see it. /close ends it; Ctrl+N/Ctrl+P switch tabs.", peer))
+		m.switchTo(len(m.tabs) - 1)
+	case room.PrivateMessage:
+		if t := m.chatTab(ev.Chat); t != nil {
+			m.add(t, item{ev: ev})
+		}
+	case room.ChatClosed:
+		if t := m.chatTab(ev.Chat); t != nil {
+			t.closed = true
+			if ev.Text == room.ReasonLeft {
+				m.note(t, true, fmt.Sprintf("%s left. This chat is read-only; /close closes the tab.", ev.From))
+			} else {
+				m.note(t, true, fmt.Sprintf("%s closed the chat. It is read-only; /close closes the tab.", ev.From))
+			}
+			m.dirty |= dirtyTabs | dirtyInput
+		}
+	}
+}
+
+func (m *model) chatTab(id room.ChatID) *tab {
+	for _, t := range m.tabs[1:] {
+		if t.chat == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// openTab finds the open private tab with peer.
+func (m *model) openTab(peer string) int {
+	for i, t := range m.tabs {
+		if i > 0 && t.peer == peer && !t.closed {
+			return i
+		}
+	}
+	return -1
+}
+
+func (m *model) dropDialog(match func(*room.Event) bool) {
+	for i := 0; i < len(m.dialogs); i++ {
+		if match(m.dialogs[i]) {
+			if i == 0 {
+				m.cancelFocus = false
+				m.dirty |= dirtyAll
+			}
+			m.dialogs = append(m.dialogs[:i], m.dialogs[i+1:]...)
+			i--
+		}
+	}
+}
+
+// note adds a line of our own to t.
+func (m *model) note(t *tab, bad bool, text string) {
+	m.add(t, item{note: text, bad: bad, at: m.clock()})
+}
+
+// add appends it to t and arranges for it to be seen: printed at the bottom
+// of the stream if t is showing and scrolled down, else counted as unread.
+func (m *model) add(t *tab, it item) {
+	t.push(it)
+	if t != m.tabs[m.active] {
+		if !t.unread {
+			t.unread = true
+			m.dirty |= dirtyTabs
+		}
+		return
+	}
+	if t.scroll > 0 {
+		// Keep the view where it is; the tab bar counts what is below.
+		t.scroll += len(it.lines(m.th, m.width))
+		t.unseen++
+		m.dirty |= dirtyTabs
+		return
+	}
+	if m.dirty&(dirtyAll|dirtyStream) != 0 {
+		return
+	}
+	lines := it.lines(m.th, m.width)
+	m.pending = append(m.pending, lines...)
+	if lay := m.layout(); len(m.pending) > lay.streamRows() {
+		m.dirty |= dirtyStream
+	}
+}
+
+func (m *model) switchTo(i int) {
+	if i < 0 || i >= len(m.tabs) || i == m.active {
+		return
+	}
+	m.active = i
+	t := m.tabs[i]
+	t.unread = false
+	m.dirty |= dirtyAll
+}
+
+// scrollBy moves the active tab's view up (n > 0) or down, within its history.
+func (m *model) scrollBy(n int) {
+	t := m.tabs[m.active]
+	rows := m.layout().streamRows()
+	want := max(t.scroll+n, 0)
+	// How far up can we go? Count lines until we have enough.
+	total := 0
+	for i := len(t.items) - 1; i >= 0 && total < want+rows; i-- {
+		total += len(t.items[i].lines(m.th, m.width))
+	}
+	want = min(want, max(total-rows, 0))
+	if want == t.scroll {
+		return
+	}
+	t.scroll = want
+	if t.scroll == 0 {
+		t.unseen = 0
+	}
+	m.dirty |= dirtyStream | dirtyTabs
+}
+
+func (m *model) toBottom() {
+	t := m.tabs[m.active]
+	if t.scroll != 0 {
+		t.scroll, t.unseen = 0, 0
+		m.dirty |= dirtyStream | dirtyTabs
+	}
+}
