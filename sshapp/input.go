@@ -158,12 +158,13 @@ func (m *model) dialogKey(k tea.KeyPressMsg) {
 func (m *model) answer(accept bool) {
 	inv := m.dialogs[0]
 	m.dropDialog(func(d *room.Event) bool { return d == inv })
+	here := m.tabs[m.active]
 	if err := m.member.Answer(inv.Invite, accept); err != nil {
-		m.note(m.tabs[0], true, fmt.Sprintf("Too late: the invitation from %s is no longer open.", inv.From))
+		m.note(here, true, fmt.Sprintf("Too late: the invitation from %s is no longer open.", inv.From))
 		return
 	}
 	if !accept {
-		m.note(m.tabs[0], false, fmt.Sprintf("You declined %s's invitation.", inv.From))
+		m.note(here, false, fmt.Sprintf("You declined %s's invitation.", inv.From))
 	}
 }
 
@@ -271,23 +272,23 @@ func (m *model) command(line string) tea.Cmd {
 
 // invite invites name, or shows the chat already open with them.
 func (m *model) invite(name string) {
-	main := m.tabs[0]
 	if i := m.openTab(name); i > 0 {
 		m.switchTo(i)
 		return
 	}
+	here := m.tabs[m.active]
 	shown := room.CleanLine(name, 2*room.MaxNameLen)
 	switch err := m.member.Invite(name); {
 	case err == nil:
-		m.note(main, false, fmt.Sprintf("Invitation sent to %s; waiting for an answer.", shown))
+		m.note(here, false, fmt.Sprintf("Invitation sent to %s; waiting for an answer.", shown))
 	case errors.Is(err, room.ErrOffline):
-		m.note(m.tabs[m.active], true, fmt.Sprintf("%s is not online.", shown))
+		m.note(here, true, fmt.Sprintf("%s is not online.", shown))
 	case errors.Is(err, room.ErrSelfInvite):
-		m.note(m.tabs[m.active], true, "You cannot invite yourself.")
+		m.note(here, true, "You cannot invite yourself.")
 	case errors.Is(err, room.ErrAlreadyInvited):
-		m.note(m.tabs[m.active], true, fmt.Sprintf("You already invited %s; waiting for an answer.", shown))
+		m.note(here, true, fmt.Sprintf("You already invited %s; waiting for an answer.", shown))
 	default:
-		m.note(m.tabs[m.active], true, err.Error())
+		m.note(here, true, err.Error())
 	}
 }
 

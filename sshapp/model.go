@@ -207,7 +207,8 @@ func (m *model) apply(ev *room.Event) {
 	if m.phase != phaseChat {
 		return
 	}
-	main := m.tabs[0]
+	// Room messages go to the main tab; news for me alone goes where I am.
+	main, here := m.tabs[0], m.tabs[m.active]
 	switch ev.Kind {
 	case room.Message:
 		m.add(main, item{ev: ev})
@@ -216,31 +217,31 @@ func (m *model) apply(ev *room.Event) {
 		m.dirty |= dirtyTop
 		m.add(main, item{ev: ev})
 	case room.Notice:
-		m.add(m.tabs[m.active], item{ev: ev})
+		m.add(here, item{ev: ev})
 	case room.Invited:
 		m.dialogs = append(m.dialogs, ev)
 		if len(m.dialogs) == 1 {
 			m.cancelFocus = false
 			m.dirty |= dirtyAll
 		}
-		m.note(main, false, fmt.Sprintf("%s invites you to a private chat.", ev.From))
+		m.note(here, false, fmt.Sprintf("%s invites you to a private chat.", ev.From))
 	case room.Answered:
 		if ev.Accepted {
-			m.note(main, false, fmt.Sprintf("%s accepted your invitation.", ev.To))
+			m.note(here, false, fmt.Sprintf("%s accepted your invitation.", ev.To))
 		} else {
-			m.note(main, false, fmt.Sprintf("%s declined your invitation.", ev.To))
+			m.note(here, false, fmt.Sprintf("%s declined your invitation.", ev.To))
 		}
 	case room.InviteEnded:
 		m.dropDialog(func(d *room.Event) bool { return d.Invite == ev.Invite })
 		switch {
 		case ev.To == m.name && ev.Text == room.ReasonLeft:
-			m.note(main, false, fmt.Sprintf("%s left; their invitation is withdrawn.", ev.From))
+			m.note(here, false, fmt.Sprintf("%s left; their invitation is withdrawn.", ev.From))
 		case ev.To == m.name:
-			m.note(main, false, fmt.Sprintf("The invitation from %s expired.", ev.From))
+			m.note(here, false, fmt.Sprintf("The invitation from %s expired.", ev.From))
 		case ev.Text == room.ReasonLeft:
-			m.note(main, false, fmt.Sprintf("%s left before answering your invitation.", ev.To))
+			m.note(here, false, fmt.Sprintf("%s left before answering your invitation.", ev.To))
 		default:
-			m.note(main, false, fmt.Sprintf("Your invitation to %s expired unanswered.", ev.To))
+			m.note(here, false, fmt.Sprintf("Your invitation to %s expired unanswered.", ev.To))
 		}
 	case room.ChatOpened:
 		peer := ev.Peer(m.name)

@@ -135,7 +135,11 @@ func start(conn *gossh.Client, o Options) (*Client, error) {
 		err := sess.Wait()
 		c.mu.Lock()
 		c.exit = err
-		_ = c.term.Close() // ends the copy of the terminal's answers
+		// End the copy of the terminal's answers. Emulator.Close would race
+		// with that copy's Read; closing the pipe's writer does not.
+		if pw, ok := c.term.InputPipe().(*io.PipeWriter); ok {
+			_ = pw.Close()
+		}
 		c.mu.Unlock()
 		close(c.done)
 	}()
@@ -178,6 +182,28 @@ func (c *Client) Stderr() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.stderr.String()
+}
+
+// Click clicks the left button at the zero-based cell (x, y). Like a real
+// terminal, it sends nothing unless the server turned mouse reporting on.
+func (c *Client) Click(x, y int) {
+	c.mouse(vt.MouseClick{X: x, Y: y, Button: vt.MouseLeft})
+	c.mouse(vt.MouseRelease{X: x, Y: y, Button: vt.MouseLeft})
+}
+
+// Wheel turns the mouse wheel up or down one notch over the cell (x, y).
+func (c *Client) Wheel(x, y int, up bool) {
+	b := vt.MouseWheelDown
+	if up {
+		b = vt.MouseWheelUp
+	}
+	c.mouse(vt.MouseWheel{X: x, Y: y, Button: b})
+}
+
+func (c *Client) mouse(m vt.Mouse) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.term.SendMouse(m)
 }
 
 // Send types s as a person would (raw bytes: "\r" is Enter).

@@ -1,0 +1,178 @@
+package sshapp_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"chatroom/internal/termtest"
+	"chatroom/room"
+	"chatroom/sshapp"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+const wait = 10 * time.Second
+
+var (
+	hostKeyOnce sync.Once
+	hostKey     gossh.Signer
+)
+
+func testHostKey(t *testing.T) gossh.Signer {
+	hostKeyOnce.Do(func() {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hostKey, err = gossh.NewSignerFromKey(priv); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return hostKey
+}
+
+type testServer struct {
+	addr string
+	room *room.Room
+	srv  *sshapp.Server
+}
+
+// startServer runs the real server on a loopback port until the test ends.
+func startServer(t *testing.T, opts room.Options) *testServer {
+	t.Helper()
+	r := room.New(opts)
+	srv, err := sshapp.New(sshapp.Config{Room: r, HostKey: testHostKey(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		r.Close("test over")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		<-served
+	})
+	return &testServer{addr: l.Addr().String(), room: r, srv: srv}
+}
+
+// connect opens a chat session as user; it hangs up when the test ends.
+func connect(t *testing.T, ts *testServer, user string, opts ...termtest.Options) *termtest.Client {
+	t.Helper()
+	var o termtest.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	c, err := termtest.Dial(ts.addr, user, o)
+	if err != nil {
+		t.Fatalf("dial as %q: %v", user, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// join connects as name and waits until they are in the room.
+func join(t *testing.T, ts *testServer, name string, opts ...termtest.Options) *termtest.Client {
+	t.Helper()
+	c := connect(t, ts, name, opts...)
+	waitText(t, c, "Welcome, "+name+".")
+	return c
+}
+
+func waitFor(t *testing.T, c *termtest.Client, what string, cond func(string) bool) {
+	t.Helper()
+	if err := c.WaitFor(wait, cond); err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+func waitText(t *testing.T, c *termtest.Client, text string) {
+	t.Helper()
+	waitFor(t, c, fmt.Sprintf("%q on screen", text), func(s string) bool { return strings.Contains(s, text) })
+}
+
+func waitRow(t *testing.T, c *termtest.Client, row int, pattern string) {
+	t.Helper()
+	re := regexp.MustCompile(pattern)
+	waitFor(t, c, fmt.Sprintf("row %d to match %q", row, pattern), func(s string) bool {
+		rows := strings.Split(s, "\n")
+		return row < len(rows) && re.MatchString(rows[row])
+	})
+}
+
+func waitDone(t *testing.T, c *termtest.Client) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-time.After(wait):
+		t.Fatalf("session did not end; screen:\n%s", c.Screen())
+	}
+}
+
+func send(t *testing.T, c *termtest.Client, s string) {
+	t.Helper()
+	if err := c.Send(s); err != nil {
+		t.Fatalf("send %q: %v", s, err)
+	}
+}
+
+// say types a line and presses Enter.
+func say(t *testing.T, c *termtest.Client, line string) {
+	t.Helper()
+	send(t, c, line+"\r")
+}
+
+// find returns the column of text on row y, or fails.
+func find(t *testing.T, c *termtest.Client, y int, text string) int {
+	t.Helper()
+	row := c.Row(y)
+	i := strings.Index(row, text)
+	if i < 0 {
+		t.Fatalf("%q not on row %d: %q", text, y, row)
+	}
+	return len([]rune(row[:i]))
+}
+
+// eventually polls cond until it holds or the wait is over.
+func eventually(cond func() bool) bool {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(wait)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			return cond()
+		}
+	}
+	return true
+}
+
+func count(s, sub string) int { return strings.Count(s, sub) }
+
+// Keys as a terminal sends them.
+const (
+	keyEnter  = "\r"
+	keyEsc    = "\x1b"
+	keyCtrlC  = "\x03"
+	keyCtrlN  = "\x0e"
+	keyCtrlP  = "\x10"
+	keyCtrlU  = "\x15"
+	keyPgUp   = "\x1b[5~"
+	keyPgDown = "\x1b[6~"
+)
