@@ -13,10 +13,10 @@ import (
 
 // keyMap is every key the chat answers to, with the help /help prints.
 type keyMap struct {
-	Send, Quit, NextTab, PrevTab, PageUp, PageDown, Redraw                   key.Binding
-	Left, Right, WordLeft, WordRight, Home, End                              key.Binding
-	Backspace, Delete, KillWordBack, KillToStart, KillToEnd                  key.Binding
-	Accept, Decline, Leave, SwitchButton                                     key.Binding
+	Send, Quit, NextTab, PrevTab, PageUp, PageDown, Redraw  key.Binding
+	Left, Right, WordLeft, WordRight, Home, End             key.Binding
+	Backspace, Delete, KillWordBack, KillToStart, KillToEnd key.Binding
+	Accept, Decline, Leave, SwitchButton                    key.Binding
 }
 
 var keys = keyMap{

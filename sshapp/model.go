@@ -67,8 +67,8 @@ type model struct {
 	mouse         bool          // mouse reporting is on
 
 	// Drawing state.
-	frame   bytes.Buffer
-	dirty   dirty
+	frame     bytes.Buffer
+	dirty     dirty
 	pending   []string // lines to print at the bottom of the stream
 	hits      []hit    // clickable areas of the last frame
 	cursorCol int      // where the cursor goes on the input line

@@ -2,8 +2,8 @@ package sshapp_test
 
 import (
 	"context"
-	"io"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"testing"
