@@ -315,3 +315,13 @@ func TestMouseCanBeTurnedOffForSelectingText(t *testing.T) {
 	alice.Click(find(t, alice, 0, "bob"), 0)
 	waitText(t, alice, "Invitation sent to bob")
 }
+
+func TestPastingSeveralLinesSendsOneBlock(t *testing.T) {
+	ts := startServer(t, room.Options{})
+	alice := join(t, ts, "alice")
+	bob := join(t, ts, "bob")
+	alice.Paste("line one\rline two\rline three")
+	waitRow(t, alice, 23, `^> line one↵line two↵line three$`)
+	send(t, alice, keyEnter)
+	waitText(t, bob, "alice: line one\n      line two\n      line three")
+}

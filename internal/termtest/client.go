@@ -25,15 +25,45 @@ type Options struct {
 	Timeout       time.Duration
 }
 
-// Client is one SSH session whose output feeds a terminal emulator.
+// Terminal is a screen: what is written to it is drawn by a terminal
+// emulator, and what a person does (keys, clicks) comes out of Answers.
+type Terminal struct {
+	mu    sync.Mutex
+	term  *vt.Emulator
+	bytes int64
+}
+
+// NewTerminal makes a blank w x h screen.
+func NewTerminal(w, h int) *Terminal { return &Terminal{term: vt.NewEmulator(w, h)} }
+
+// Write draws program output.
+func (t *Terminal) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.bytes += int64(len(p))
+	return t.term.Write(p)
+}
+
+// Answers is what the terminal sends back to the program: replies to
+// queries and mouse reports. Copy it to the program's input.
+func (t *Terminal) Answers() io.Reader { return t.term }
+
+// CloseAnswers ends a copy of Answers. (Emulator.Close would race with that
+// copy's Read; closing the pipe's writer does not.)
+func (t *Terminal) CloseAnswers() {
+	if pw, ok := t.term.InputPipe().(*io.PipeWriter); ok {
+		_ = pw.Close()
+	}
+}
+
+// Client is one SSH session whose output feeds a Terminal.
 type Client struct {
+	*Terminal
 	conn  *gossh.Client
 	sess  *gossh.Session
 	stdin io.WriteCloser
 
 	mu     sync.Mutex
-	term   *vt.Emulator
-	bytes  int64
 	stderr strings.Builder
 	exit   error // from sess.Wait, once done
 
@@ -81,7 +111,7 @@ func start(conn *gossh.Client, o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{conn: conn, sess: sess, term: vt.NewEmulator(o.Width, o.Height), done: make(chan struct{})}
+	c := &Client{Terminal: NewTerminal(o.Width, o.Height), conn: conn, sess: sess, done: make(chan struct{})}
 	stdout, err := sess.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -112,10 +142,7 @@ func start(conn *gossh.Client, o Options) (*Client, error) {
 		for {
 			n, err := stdout.Read(buf)
 			if n > 0 {
-				c.mu.Lock()
-				c.bytes += int64(n)
-				_, _ = c.term.Write(buf[:n])
-				c.mu.Unlock()
+				_, _ = c.Terminal.Write(buf[:n])
 			}
 			if err != nil {
 				return
@@ -129,32 +156,28 @@ func start(conn *gossh.Client, o Options) (*Client, error) {
 		c.mu.Unlock()
 	})
 	// What the terminal answers to queries goes back, as a real one's does.
-	go func() { _, _ = io.Copy(c.stdin, c.term) }()
+	go func() { _, _ = io.Copy(c.stdin, c.Answers()) }()
 	go func() {
 		copies.Wait()
 		err := sess.Wait()
 		c.mu.Lock()
 		c.exit = err
-		// End the copy of the terminal's answers. Emulator.Close would race
-		// with that copy's Read; closing the pipe's writer does not.
-		if pw, ok := c.term.InputPipe().(*io.PipeWriter); ok {
-			_ = pw.Close()
-		}
 		c.mu.Unlock()
+		c.CloseAnswers()
 		close(c.done)
 	}()
 	return c, nil
 }
 
 // Screen is the terminal's text, one line per row, trailing spaces trimmed.
-func (c *Client) Screen() string {
+func (c *Terminal) Screen() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.term.String()
 }
 
 // Row is one row of the screen.
-func (c *Client) Row(y int) string {
+func (c *Terminal) Row(y int) string {
 	rows := strings.Split(c.Screen(), "\n")
 	if y < 0 || y >= len(rows) {
 		return ""
@@ -163,7 +186,7 @@ func (c *Client) Row(y int) string {
 }
 
 // Cursor is the cursor's position, zero-based.
-func (c *Client) Cursor() (x, y int) {
+func (c *Terminal) Cursor() (x, y int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := c.term.CursorPosition()
@@ -171,7 +194,7 @@ func (c *Client) Cursor() (x, y int) {
 }
 
 // BytesRead is how many bytes the server has sent.
-func (c *Client) BytesRead() int64 {
+func (c *Terminal) BytesRead() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.bytes
@@ -186,13 +209,13 @@ func (c *Client) Stderr() string {
 
 // Click clicks the left button at the zero-based cell (x, y). Like a real
 // terminal, it sends nothing unless the server turned mouse reporting on.
-func (c *Client) Click(x, y int) {
+func (c *Terminal) Click(x, y int) {
 	c.mouse(vt.MouseClick{X: x, Y: y, Button: vt.MouseLeft})
 	c.mouse(vt.MouseRelease{X: x, Y: y, Button: vt.MouseLeft})
 }
 
 // Wheel turns the mouse wheel up or down one notch over the cell (x, y).
-func (c *Client) Wheel(x, y int, up bool) {
+func (c *Terminal) Wheel(x, y int, up bool) {
 	b := vt.MouseWheelDown
 	if up {
 		b = vt.MouseWheelUp
@@ -200,10 +223,17 @@ func (c *Client) Wheel(x, y int, up bool) {
 	c.mouse(vt.MouseWheel{X: x, Y: y, Button: b})
 }
 
-func (c *Client) mouse(m vt.Mouse) {
+func (c *Terminal) mouse(m vt.Mouse) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.term.SendMouse(m)
+}
+
+// Paste pastes text, bracketed if the program asked for bracketed paste.
+func (c *Terminal) Paste(text string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.term.Paste(text)
 }
 
 // Send types s as a person would (raw bytes: "\r" is Enter).
@@ -212,11 +242,16 @@ func (c *Client) Send(s string) error {
 	return err
 }
 
+// Resize changes the screen's size.
+func (c *Terminal) Resize(w, h int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.term.Resize(w, h)
+}
+
 // Resize changes the window size, as a terminal does.
 func (c *Client) Resize(w, h int) error {
-	c.mu.Lock()
-	c.term.Resize(w, h)
-	c.mu.Unlock()
+	c.Terminal.Resize(w, h)
 	return c.sess.WindowChange(h, w)
 }
 
@@ -250,7 +285,7 @@ func (c *Client) Close() error {
 
 // WaitFor polls the screen until cond holds or timeout passes; the error
 // shows the screen as it was.
-func (c *Client) WaitFor(timeout time.Duration, cond func(screen string) bool) error {
+func (c *Terminal) WaitFor(timeout time.Duration, cond func(screen string) bool) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		s := c.Screen()

@@ -1,0 +1,238 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"chatroom/internal/termtest"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "chatroom-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "chatroom")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const wait = 10 * time.Second
+
+func runBinary(t *testing.T, env []string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
+}
+
+func TestHelpListsEveryFlagWithItsEnvironmentVariableAndDefault(t *testing.T) {
+	out, code := runBinary(t, nil, "--help")
+	if code != 0 {
+		t.Errorf("--help exit %d", code)
+	}
+	for _, want := range []string{"--listen ADDR", "CHATROOM_LISTEN", "default :2222",
+		"--data-dir DIR", "CHATROOM_DATA_DIR", "$STATE_DIRECTORY", "./chatroom-data", "--version", "--help"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--help does not mention %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestVersionAndBadFlags(t *testing.T) {
+	out, code := runBinary(t, nil, "--version")
+	if code != 0 || !strings.HasPrefix(out, "chatroom ") {
+		t.Errorf("--version: exit %d, %q", code, out)
+	}
+	if _, code := runBinary(t, nil, "--no-such-flag"); code != 2 {
+		t.Errorf("an unknown flag exits %d, want 2", code)
+	}
+	if out, code := runBinary(t, nil, "stray"); code != 2 || !strings.Contains(out, "unexpected argument") {
+		t.Errorf("a stray argument: exit %d, %q", code, out)
+	}
+}
+
+// server is the chatroom binary running on a loopback port.
+type server struct {
+	cmd    *exec.Cmd
+	addr   string
+	mu     sync.Mutex
+	log    bytes.Buffer
+	exited chan error
+}
+
+var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+func start(t *testing.T, dir string, env []string, args ...string) *server {
+	t.Helper()
+	s := &server{cmd: exec.Command(binary, args...), exited: make(chan error, 1)}
+	s.cmd.Dir = dir
+	s.cmd.Env = append(os.Environ(), env...)
+	stderr, err := s.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			s.mu.Lock()
+			s.log.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+		s.exited <- s.cmd.Wait()
+	}()
+	t.Cleanup(func() { s.cmd.Process.Kill() })
+	select {
+	case s.addr = <-addr:
+	case err := <-s.exited:
+		t.Fatalf("server exited: %v\n%s", err, s.logs())
+	case <-time.After(wait):
+		t.Fatalf("server did not start listening:\n%s", s.logs())
+	}
+	return s
+}
+
+func (s *server) logs() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.String()
+}
+
+func (s *server) stop(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			t.Errorf("exit after %v: %v\n%s", sig, err, s.logs())
+		}
+	case <-time.After(wait):
+		t.Fatalf("still running %v after %v\n%s", wait, sig, s.logs())
+	}
+}
+
+// hostKeyOf connects and returns the server's host key.
+func hostKeyOf(t *testing.T, addr string) []byte {
+	t.Helper()
+	var key []byte
+	conn, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{
+		User: "probe",
+		Auth: []gossh.AuthMethod{gossh.KeyboardInteractive(func(string, string, []string, []bool) ([]string, error) { return nil, nil })},
+		HostKeyCallback: func(_ string, _ net.Addr, k gossh.PublicKey) error {
+			key = k.Marshal()
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	return key
+}
+
+func TestTheHostKeyIsMadeOnceAndReused(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "state")
+	env := []string{"CHATROOM_LISTEN=127.0.0.1:0", "CHATROOM_DATA_DIR=" + data}
+	s := start(t, t.TempDir(), env)
+	first := hostKeyOf(t, s.addr)
+	s.stop(t, syscall.SIGTERM)
+
+	st, err := os.Stat(filepath.Join(data, "host_ed25519"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("host key mode %o, want 600", st.Mode().Perm())
+	}
+	s = start(t, t.TempDir(), env)
+	if !bytes.Equal(first, hostKeyOf(t, s.addr)) {
+		t.Error("the host key changed across a restart")
+	}
+	s.stop(t, syscall.SIGTERM)
+}
+
+func TestFlagsOverrideTheEnvironmentAndTheDefaultDataDirIsLocal(t *testing.T) {
+	cwd := t.TempDir()
+	s := start(t, cwd, []string{"CHATROOM_LISTEN=127.0.0.1:1"}, "--listen", "127.0.0.1:0")
+	s.stop(t, syscall.SIGTERM)
+	if _, err := os.Stat(filepath.Join(cwd, "chatroom-data", "host_ed25519")); err != nil {
+		t.Errorf("no host key in ./chatroom-data: %v", err)
+	}
+
+	state := t.TempDir()
+	s = start(t, cwd, []string{"STATE_DIRECTORY=" + state}, "--listen", "127.0.0.1:0")
+	s.stop(t, syscall.SIGTERM)
+	if _, err := os.Stat(filepath.Join(state, "host_ed25519")); err != nil {
+		t.Errorf("no host key in $STATE_DIRECTORY: %v", err)
+	}
+}
+
+func TestASignalTellsEveryoneAndStopsTheServer(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			s := start(t, t.TempDir(), nil, "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+			var clients []*termtest.Client
+			for _, name := range []string{"alice", "bob"} {
+				c, err := termtest.Dial(s.addr, name, termtest.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				if err := c.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, "+name) }); err != nil {
+					t.Fatal(err)
+				}
+				clients = append(clients, c)
+			}
+			s.stop(t, sig)
+			for _, c := range clients {
+				select {
+				case <-c.Done():
+				case <-time.After(wait):
+					t.Fatal("a session outlived the server")
+				}
+				if !strings.Contains(c.Screen(), "The server is shutting down.") {
+					t.Errorf("not told why:\n%s", c.Screen())
+				}
+			}
+			if !strings.Contains(s.logs(), "shutting down") {
+				t.Errorf("no shutdown in the log:\n%s", s.logs())
+			}
+		})
+	}
+}
