@@ -163,6 +163,18 @@ func eventually(cond func() bool) bool {
 	return true
 }
 
+// clickText clicks the middle of text wherever it is on the screen.
+func clickText(t *testing.T, c *termtest.Client, text string) {
+	t.Helper()
+	for y, l := range strings.Split(c.Screen(), "\n") {
+		if i := strings.Index(l, text); i >= 0 {
+			c.Click(len([]rune(l[:i]))+len([]rune(text))/2, y)
+			return
+		}
+	}
+	t.Fatalf("%q is not on the screen:\n%s", text, c.Screen())
+}
+
 func count(s, sub string) int { return strings.Count(s, sub) }
 
 // Keys as a terminal sends them.

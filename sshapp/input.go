@@ -86,38 +86,37 @@ func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
+// editing maps keys to what they do to the input line.
+var editing = []struct {
+	key key.Binding
+	do  func(*editor)
+}{
+	{keys.Left, (*editor).left},
+	{keys.Right, (*editor).right},
+	{keys.WordLeft, (*editor).wordLeft},
+	{keys.WordRight, (*editor).wordRight},
+	{keys.Home, (*editor).home},
+	{keys.End, (*editor).end},
+	{keys.Backspace, (*editor).backspace},
+	{keys.Delete, (*editor).deleteForward},
+	{keys.KillWordBack, (*editor).killWordBack},
+	{keys.KillToStart, (*editor).killToStart},
+	{keys.KillToEnd, (*editor).killToEnd},
+}
+
 // edit applies an editing key, or types the key's text.
 func (m *model) edit(k tea.KeyPressMsg) {
-	e := &m.input
-	switch {
-	case key.Matches(k, keys.Left):
-		e.left()
-	case key.Matches(k, keys.Right):
-		e.right()
-	case key.Matches(k, keys.WordLeft):
-		e.wordLeft()
-	case key.Matches(k, keys.WordRight):
-		e.wordRight()
-	case key.Matches(k, keys.Home):
-		e.home()
-	case key.Matches(k, keys.End):
-		e.end()
-	case key.Matches(k, keys.Backspace):
-		e.backspace()
-	case key.Matches(k, keys.Delete):
-		e.deleteForward()
-	case key.Matches(k, keys.KillWordBack):
-		e.killWordBack()
-	case key.Matches(k, keys.KillToStart):
-		e.killToStart()
-	case key.Matches(k, keys.KillToEnd):
-		e.killToEnd()
-	case k.Text != "" && k.Mod&^tea.ModShift == 0:
-		m.typeText(k.Text)
-	default:
-		return
+	for _, e := range editing {
+		if key.Matches(k, e.key) {
+			e.do(&m.input)
+			m.dirty |= dirtyInput
+			return
+		}
 	}
-	m.dirty |= dirtyInput
+	if k.Text != "" && k.Mod&^tea.ModShift == 0 {
+		m.typeText(k.Text)
+		m.dirty |= dirtyInput
+	}
 }
 
 func (m *model) paste(s string) {

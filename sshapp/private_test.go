@@ -89,13 +89,7 @@ func TestClickingANameInvitesAndClickingOKAccepts(t *testing.T) {
 	// Clicking my own name does nothing.
 	alice.Click(find(t, alice, 0, "alice"), 0)
 
-	y := -1
-	for i, l := range strings.Split(bob.Screen(), "\n") {
-		if strings.Contains(l, "[ OK ]") {
-			y = i
-		}
-	}
-	bob.Click(find(t, bob, y, "[ OK ]")+2, y)
+	clickText(t, bob, "[ OK ]")
 	waitText(t, bob, "Private chat with alice")
 	waitText(t, alice, "Private chat with bob")
 	if strings.Contains(alice.Screen(), "cannot invite yourself") || strings.Contains(alice.Screen(), "Invitation sent to alice") {
@@ -112,13 +106,7 @@ func TestClickingCancelDeclines(t *testing.T) {
 	bob := join(t, ts, "bob")
 	say(t, alice, "/invite bob")
 	waitText(t, bob, "[ Cancel ]")
-	y := -1
-	for i, l := range strings.Split(bob.Screen(), "\n") {
-		if strings.Contains(l, "[ Cancel ]") {
-			y = i
-		}
-	}
-	bob.Click(find(t, bob, y, "[ Cancel ]")+3, y)
+	clickText(t, bob, "[ Cancel ]")
 	waitText(t, alice, "bob declined your invitation")
 }
 
