@@ -5,8 +5,11 @@ package room
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Errors returned by room operations. Their text is fit to show a user.
@@ -22,6 +25,18 @@ var (
 	ErrNoSuchChat      = errors.New("no such private chat")
 	ErrChatClosed      = errors.New("this private chat is closed")
 )
+
+// ErrSlowDown is matched by the error for a member who sends too fast.
+var ErrSlowDown = errors.New("slow down")
+
+// SlowDownError says a member sent faster than the room allows.
+type SlowDownError struct{ Rate float64 }
+
+func (e *SlowDownError) Error() string {
+	return fmt.Sprintf("slow down: at most %g messages a second", e.Rate)
+}
+
+func (e *SlowDownError) Is(target error) bool { return target == ErrSlowDown }
 
 // ErrSlowConsumer is why a member is removed when its queue overflows.
 var ErrSlowConsumer = errors.New("disconnected: your connection could not keep up with the room")
@@ -40,6 +55,12 @@ type Options struct {
 	QueueBytes int
 	// InviteTTL is how long an invitation stays open (default 60 s).
 	InviteTTL time.Duration
+	// MessageRate is how many messages and invitations a member may send
+	// a second once MessageBurst is spent (default 2 and 5).
+	MessageRate  float64
+	MessageBurst int
+	// Text bounds one message (default DefaultTextLimits).
+	Text TextLimits
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -90,6 +111,18 @@ func New(opts Options) *Room {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MessageRate <= 0 {
+		opts.MessageRate = 2
+	}
+	if opts.MessageBurst <= 0 {
+		opts.MessageBurst = 5
+	}
+	if opts.Text.Bytes <= 0 {
+		opts.Text.Bytes = DefaultTextLimits.Bytes
+	}
+	if opts.Text.Lines <= 0 {
+		opts.Text.Lines = DefaultTextLimits.Lines
+	}
 	return &Room{
 		opts:    opts,
 		members: make(map[string]*Member),
@@ -100,10 +133,11 @@ func New(opts Options) *Room {
 
 // Member is one person in the room. Its methods are safe for concurrent use.
 type Member struct {
-	room *Room
-	name string
-	q    *queue
-	done chan struct{}
+	room  *Room
+	name  string
+	q     *queue
+	done  chan struct{}
+	sends *rate.Limiter // messages and invitations
 
 	// Guarded by room.mu.
 	gone    bool
@@ -152,6 +186,7 @@ func (r *Room) Join(name string) (*Member, error) {
 		name:    name,
 		q:       newQueue(r.opts.QueueLen, r.opts.QueueBytes),
 		done:    make(chan struct{}),
+		sends:   rate.NewLimiter(rate.Limit(r.opts.MessageRate), r.opts.MessageBurst),
 		chats:   make(map[ChatID]*chat),
 		invites: make(map[InviteID]*invite),
 	}
@@ -203,15 +238,15 @@ func (m *Member) Leave() {
 
 // Say sends text to the main room.
 func (m *Member) Say(text string) error {
-	text, err := CleanText(text)
+	r := m.room
+	text, err := r.opts.Text.Clean(text)
 	if err != nil {
 		return err
 	}
-	r := m.room
 	r.mu.Lock()
 	defer r.unlock()
-	if m.gone {
-		return ErrNotMember
+	if err := m.canSend(); err != nil {
+		return err
 	}
 	r.broadcast(&Event{Kind: Message, Time: r.opts.Now(), From: m.name, Text: text})
 	return nil
@@ -219,7 +254,7 @@ func (m *Member) Say(text string) error {
 
 // Notify sends the member a notice only they see.
 func (m *Member) Notify(text string) {
-	text = CleanLine(text, MaxMessageBytes)
+	text = CleanLine(text, m.room.opts.Text.Bytes)
 	r := m.room
 	r.mu.Lock()
 	defer r.unlock()
@@ -258,6 +293,10 @@ func (m *Member) Invite(name string) error {
 			return nil
 		}
 	}
+	// Each invitation puts a dialog in front of someone: it counts as a message.
+	if err := m.canSend(); err != nil {
+		return err
+	}
 	r.nextID++
 	inv := &invite{id: InviteID(r.nextID), from: m, to: to}
 	inv.timer = time.AfterFunc(r.opts.InviteTTL, func() { r.expire(inv) })
@@ -287,11 +326,11 @@ func (m *Member) Answer(id InviteID, accept bool) error {
 
 // SendPrivate sends text to private chat id.
 func (m *Member) SendPrivate(id ChatID, text string) error {
-	text, err := CleanText(text)
+	r := m.room
+	text, err := r.opts.Text.Clean(text)
 	if err != nil {
 		return err
 	}
-	r := m.room
 	r.mu.Lock()
 	defer r.unlock()
 	if m.gone {
@@ -303,6 +342,9 @@ func (m *Member) SendPrivate(id ChatID, text string) error {
 	}
 	if !c.open {
 		return ErrChatClosed
+	}
+	if err := m.canSend(); err != nil {
+		return err
 	}
 	ev := &Event{Kind: PrivateMessage, Time: r.opts.Now(), From: m.name, To: c.peer(m).name, Text: text, Chat: id}
 	r.deliver(c.from, ev)
@@ -324,6 +366,18 @@ func (m *Member) CloseChat(id ChatID) error {
 	if c.open {
 		c.open = false
 		r.deliver(c.peer(m), &Event{Kind: ChatClosed, Time: r.opts.Now(), From: m.name, To: c.peer(m).name, Chat: id, Text: ReasonClosed})
+	}
+	return nil
+}
+
+// canSend checks that m is in the room and within its message rate.
+// Called with r.mu held.
+func (m *Member) canSend() error {
+	if m.gone {
+		return ErrNotMember
+	}
+	if !m.sends.AllowN(m.room.opts.Now(), 1) {
+		return &SlowDownError{Rate: m.room.opts.MessageRate}
 	}
 	return nil
 }

@@ -111,7 +111,7 @@ func TestJoinAndLeaveAreSeenByEveryoneWithPresence(t *testing.T) {
 }
 
 func TestMessagesReachEveryoneInOneOrder(t *testing.T) {
-	r := room.New(room.Options{QueueLen: 1000, QueueBytes: 1 << 20})
+	r := room.New(room.Options{QueueLen: 1000, QueueBytes: 1 << 20, MessageRate: 1e6, MessageBurst: 1000})
 	var ms []*room.Member
 	for i := range 5 {
 		ms = append(ms, join(t, r, fmt.Sprintf("u%d", i)))
@@ -203,7 +203,7 @@ func TestConcurrentJoinsOfOneNameHaveOneWinner(t *testing.T) {
 }
 
 func TestSlowConsumerIsRemovedAndNobodyElseWaits(t *testing.T) {
-	r := room.New(room.Options{QueueLen: 8})
+	r := room.New(room.Options{QueueLen: 8, MessageBurst: 100})
 	slow := join(t, r, "slow")
 	fast := join(t, r, "fast")
 	var got []*room.Event
@@ -238,7 +238,7 @@ func TestSlowConsumerIsRemovedAndNobodyElseWaits(t *testing.T) {
 }
 
 func TestQueueIsBoundedByBytes(t *testing.T) {
-	r := room.New(room.Options{QueueBytes: 16 << 10})
+	r := room.New(room.Options{QueueBytes: 16 << 10, MessageBurst: 100})
 	slow := join(t, r, "slow")
 	fast := join(t, r, "fast")
 	big := fmt.Sprintf("%04000d", 0)
@@ -458,5 +458,48 @@ func TestNoticeGoesToOneMember(t *testing.T) {
 	}
 	if len(events(b)) != 0 {
 		t.Error("b saw a's notice")
+	}
+}
+
+func TestMembersWhoSendTooFastAreToldToSlowDown(t *testing.T) {
+	now := time.Unix(1000, 0)
+	r := room.New(room.Options{Now: func() time.Time { return now }})
+	a, b := join(t, r, "a"), join(t, r, "b")
+	for i := range 5 {
+		if err := a.Say(fmt.Sprint(i)); err != nil {
+			t.Fatalf("message %d of the burst: %v", i, err)
+		}
+	}
+	err := a.Say("six")
+	var slow *room.SlowDownError
+	if !errors.As(err, &slow) || !errors.Is(err, room.ErrSlowDown) || err.Error() != "slow down: at most 2 messages a second" {
+		t.Fatalf("sixth message: %v", err)
+	}
+	if err := a.Invite("b"); !errors.Is(err, room.ErrSlowDown) {
+		t.Errorf("an invitation past the limit: %v", err)
+	}
+	now = now.Add(499 * time.Millisecond)
+	if err := a.Say("too soon"); !errors.Is(err, room.ErrSlowDown) {
+		t.Errorf("after 499 ms: %v", err)
+	}
+	now = now.Add(time.Millisecond)
+	if err := a.Say("seven"); err != nil {
+		t.Errorf("after 500 ms: %v", err)
+	}
+	// Refused messages were not delivered; others were not limited by a.
+	got := only(events(b), room.Message)
+	if len(got) != 6 || got[5].Text != "seven" {
+		t.Errorf("b got %d messages", len(got))
+	}
+	if err := b.Say("b is fine"); err != nil {
+		t.Errorf("b: %v", err)
+	}
+	// Text that is refused for what it is does not use up the rate.
+	now = now.Add(10 * time.Second)
+	for range 10 {
+		a.Say("   ")
+	}
+	if err := a.Say("still allowed"); err != nil {
+		t.Errorf("after refused blanks: %v", err)
 	}
 }

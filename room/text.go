@@ -8,28 +8,53 @@ import (
 	"unicode/utf8"
 )
 
-// Limits on one message, after cleaning.
-const (
-	MaxMessageBytes = 4096
-	MaxMessageLines = 20
-	maxMarksPerBase = 3
-)
+// TextLimits bound one message, after cleaning.
+type TextLimits struct {
+	Bytes int // default 4096
+	Lines int // default 20
+}
+
+// DefaultTextLimits are the limits CleanText applies.
+var DefaultTextLimits = TextLimits{Bytes: 4096, Lines: 20}
+
+const maxMarksPerBase = 3
 
 // Reasons a text is refused. They are written for the person who typed it.
 var (
 	ErrEmpty        = errors.New("message is empty")
 	ErrInvalidUTF8  = errors.New("message is not valid UTF-8")
-	ErrTooLong      = fmt.Errorf("message is longer than %d bytes", MaxMessageBytes)
-	ErrTooManyLines = fmt.Errorf("message has more than %d lines", MaxMessageLines)
+	ErrTooLong      = errors.New("message is too long")
+	ErrTooManyLines = errors.New("message has too many lines")
 )
+
+// TooLongError says which limit a message crossed. It matches ErrTooLong or
+// ErrTooManyLines.
+type TooLongError struct {
+	Limit int
+	Lines bool // the line limit, not the byte limit
+}
+
+func (e *TooLongError) Error() string {
+	if e.Lines {
+		return fmt.Sprintf("message has more than %d lines", e.Limit)
+	}
+	return fmt.Sprintf("message is longer than %d bytes", e.Limit)
+}
+
+func (e *TooLongError) Is(target error) bool {
+	return target == ErrTooManyLines && e.Lines || target == ErrTooLong && !e.Lines
+}
 
 // CleanText makes text from a user safe to show on anybody's terminal and to
 // log: escape sequences and control characters are removed whole, bidi
 // overrides and invisible characters dropped, odd spaces made plain, and
 // combining marks bounded. LF survives as a line break; every other control
 // does not. It refuses invalid UTF-8, text that is empty once cleaned, and
-// text over MaxMessageBytes or MaxMessageLines.
-func CleanText(s string) (string, error) {
+// text over DefaultTextLimits.
+func CleanText(s string) (string, error) { return DefaultTextLimits.Clean(s) }
+
+// Clean is CleanText with these limits.
+func (l TextLimits) Clean(s string) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", ErrInvalidUTF8
 	}
@@ -38,11 +63,11 @@ func CleanText(s string) (string, error) {
 	if strings.TrimSpace(out) == "" {
 		return "", ErrEmpty
 	}
-	if len(out) > MaxMessageBytes {
-		return "", ErrTooLong
+	if len(out) > l.Bytes {
+		return "", &TooLongError{Limit: l.Bytes}
 	}
-	if strings.Count(out, "\n")+1 > MaxMessageLines {
-		return "", ErrTooManyLines
+	if strings.Count(out, "\n")+1 > l.Lines {
+		return "", &TooLongError{Limit: l.Lines, Lines: true}
 	}
 	return out, nil
 }

@@ -75,8 +75,8 @@ func TestCleanTextRefuses(t *testing.T) {
 		{"only spaces", " \t \u00a0", room.ErrEmpty},
 		{"only escapes", "\x1b[2J\x1b]0;x\x07", room.ErrEmpty},
 		{"invalid UTF-8", "a\xffb", room.ErrInvalidUTF8},
-		{"too long", strings.Repeat("x", room.MaxMessageBytes+1), room.ErrTooLong},
-		{"too many lines", strings.Repeat("x\n", room.MaxMessageLines) + "x", room.ErrTooManyLines},
+		{"too long", strings.Repeat("x", room.DefaultTextLimits.Bytes+1), room.ErrTooLong},
+		{"too many lines", strings.Repeat("x\n", room.DefaultTextLimits.Lines) + "x", room.ErrTooManyLines},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,11 +86,26 @@ func TestCleanTextRefuses(t *testing.T) {
 		})
 	}
 	// Exactly at the limits is fine.
-	if _, err := room.CleanText(strings.Repeat("x", room.MaxMessageBytes)); err != nil {
-		t.Errorf("a message of exactly %d bytes: %v", room.MaxMessageBytes, err)
+	if _, err := room.CleanText(strings.Repeat("x", room.DefaultTextLimits.Bytes)); err != nil {
+		t.Errorf("a message of exactly %d bytes: %v", room.DefaultTextLimits.Bytes, err)
 	}
-	if _, err := room.CleanText(strings.Repeat("x\n", room.MaxMessageLines-1) + "x"); err != nil {
-		t.Errorf("a message of exactly %d lines: %v", room.MaxMessageLines, err)
+	if _, err := room.CleanText(strings.Repeat("x\n", room.DefaultTextLimits.Lines-1) + "x"); err != nil {
+		t.Errorf("a message of exactly %d lines: %v", room.DefaultTextLimits.Lines, err)
+	}
+}
+
+func TestTextLimitsAreConfigurable(t *testing.T) {
+	lim := room.TextLimits{Bytes: 10, Lines: 2}
+	if _, err := lim.Clean("0123456789"); err != nil {
+		t.Errorf("10 bytes: %v", err)
+	}
+	_, err := lim.Clean("0123456789x")
+	if !errors.Is(err, room.ErrTooLong) || errors.Is(err, room.ErrTooManyLines) || err.Error() != "message is longer than 10 bytes" {
+		t.Errorf("11 bytes: %v", err)
+	}
+	_, err = lim.Clean("a\nb\nc")
+	if !errors.Is(err, room.ErrTooManyLines) || err.Error() != "message has more than 2 lines" {
+		t.Errorf("3 lines: %v", err)
 	}
 }
 
