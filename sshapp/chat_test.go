@@ -224,7 +224,7 @@ func TestResizingRelaysEverything(t *testing.T) {
 }
 
 func TestScrollingBackAndReturningOnOwnMessage(t *testing.T) {
-	ts := startServer(t, room.Options{})
+	ts := startServer(t, room.Options{MessageBurst: 100})
 	alice := join(t, ts, "alice", termtest.Options{Width: 60, Height: 12})
 	bob, err := ts.room.Join("bob")
 	if err != nil {

@@ -135,7 +135,7 @@ func (m *model) paste(s string) {
 
 func (m *model) typeText(s string) {
 	if !m.input.insert(s) && m.phase == phaseChat {
-		m.note(m.tabs[m.active], true, fmt.Sprintf("The input line is full (%d characters); the rest was not added.", inputLimit))
+		m.note(m.tabs[m.active], true, fmt.Sprintf("The input line is full (%d characters); the rest was not added.", m.input.limit))
 	}
 }
 
@@ -208,6 +208,8 @@ func sendError(err error, t *tab) string {
 		return fmt.Sprintf("Not sent: the chat with %s has ended. /close closes this tab.", t.peer)
 	case errors.Is(err, room.ErrTooLong), errors.Is(err, room.ErrTooManyLines):
 		return "Not sent: the " + err.Error() + ". Shorten it and press Enter again."
+	case errors.Is(err, room.ErrSlowDown):
+		return "Not sent: " + err.Error() + ". It is still in the input line; press Enter again in a moment."
 	}
 	return "Not sent: " + err.Error() + "."
 }

@@ -18,8 +18,6 @@ type (
 	resizeMsg struct{ width, height int }
 	// eventsMsg is a batch of room events, oldest first.
 	eventsMsg []*room.Event
-	// removedMsg says the member is out of the room: err says why.
-	removedMsg struct{ err error }
 	// shutdownMsg says the server is going down.
 	shutdownMsg struct{}
 )
@@ -33,8 +31,7 @@ const (
 )
 
 const (
-	historyLen  = 500  // items kept per tab
-	inputLimit  = 8192 // runes the input line holds
+	historyLen  = 500 // items kept per tab
 	wheelLines  = 3
 	minWidth    = 20
 	minHeight   = 8
@@ -50,6 +47,8 @@ type model struct {
 	out    io.Writer
 	joined chan<- *room.Member // tells the pump which member to follow
 	clock  func() time.Time
+	// release, run once the program is running, stops Bubble Tea's ticker.
+	release tea.Cmd
 
 	phase   phase
 	name    string
@@ -99,7 +98,9 @@ func (t *tab) title() string {
 	return t.peer
 }
 
-func newModel(r *room.Room, th *theme, out io.Writer, joined chan<- *room.Member, name string, width, height int) *model {
+// newModel makes the model for one session and tries to join as name. The
+// input line holds up to inputMax runes (at least a whole paste).
+func newModel(r *room.Room, th *theme, out io.Writer, joined chan<- *room.Member, name string, width, height, inputMax int) *model {
 	m := &model{
 		room:   r,
 		th:     th,
@@ -109,7 +110,7 @@ func newModel(r *room.Room, th *theme, out io.Writer, joined chan<- *room.Member
 		width:  width,
 		height: height,
 		mouse:  true,
-		input:  editor{limit: inputLimit},
+		input:  editor{limit: inputMax},
 		dirty:  dirtyAll,
 	}
 	if err := m.join(name); errors.Is(err, room.ErrNameTaken) {
@@ -153,7 +154,7 @@ func joinError(name string, err error) string {
 	return err.Error()
 }
 
-func (m *model) Init() tea.Cmd { return nil }
+func (m *model) Init() tea.Cmd { return m.release }
 
 // View is empty: the renderer is off and draw.go writes the screen.
 func (m *model) View() tea.View { return tea.View{} }
@@ -170,12 +171,16 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		for _, ev := range msg {
 			m.apply(ev)
 		}
-	case removedMsg:
-		reason := goodbyeText
-		if msg.err != nil {
-			reason = msg.err.Error()
+	case endMsg:
+		cmd = m.quit(msg.why)
+	case inputDroppedMsg:
+		if m.phase == phaseChat {
+			m.note(m.tabs[m.active], true, fmt.Sprintf("Input is arriving faster than %d KiB/s; some of it was dropped.", msg.rate>>10))
 		}
-		cmd = m.quit(reason)
+	case pasteDroppedMsg:
+		if m.phase == phaseChat {
+			m.note(m.tabs[m.active], true, fmt.Sprintf("Your paste of %d KiB was dropped: pastes are limited to %d KiB.", (msg.size+1023)>>10, msg.limit>>10))
+		}
 	case shutdownMsg:
 		if m.phase == phaseJoin {
 			cmd = m.quit("The server is shutting down.")

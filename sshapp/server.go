@@ -30,14 +30,15 @@ type Config struct {
 	HostKey gossh.Signer
 	// Logger receives one line per event; nil logs nothing.
 	Logger *slog.Logger
-	// HandshakeTimeout bounds the SSH handshake (default 20 s).
-	HandshakeTimeout time.Duration
+	// Limits bound what clients can do; zero fields take the defaults.
+	Limits Limits
 }
 
 // Server is the chat's SSH server.
 type Server struct {
 	room      *room.Room
 	log       *slog.Logger
+	limits    Limits
 	ssh       *ssh.Server
 	closing   chan struct{} // closed when shutdown starts
 	closeOnce sync.Once
@@ -52,10 +53,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.HandshakeTimeout <= 0 {
-		cfg.HandshakeTimeout = 20 * time.Second
-	}
-	s := &Server{room: cfg.Room, log: cfg.Logger, closing: make(chan struct{})}
+	s := &Server{room: cfg.Room, log: cfg.Logger, limits: cfg.Limits.withDefaults(), closing: make(chan struct{})}
 	srv, err := wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(cfg.HostKey); return nil },
 		wish.WithVersion("chatroom"),
@@ -65,7 +63,7 @@ func New(cfg Config) (*Server, error) {
 		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
 		wish.WithKeyboardInteractiveAuth(func(ssh.Context, gossh.KeyboardInteractiveChallenge) bool { return true }),
 		func(srv *ssh.Server) error {
-			srv.HandshakeTimeout = cfg.HandshakeTimeout
+			srv.HandshakeTimeout = s.limits.HandshakeTimeout
 			srv.ChannelHandlers = map[string]ssh.ChannelHandler{
 				"session":      ssh.DefaultSessionHandler,
 				"direct-tcpip": refuseForwarding,

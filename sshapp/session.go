@@ -2,14 +2,18 @@ package sshapp
 
 import (
 	"context"
+	"errors"
 	"io"
+	"log/slog"
 	"runtime/debug"
+	"time"
 
 	"chatroom/room"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/ssh"
 	"github.com/charmbracelet/colorprofile"
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // Terminal sizes are clamped before anything is sized by them.
@@ -20,13 +24,20 @@ const (
 	defaultHeight = 24
 )
 
+// clampSize bounds a client's window: 0 means the default, and anything
+// larger than a real screen is cut to the largest we draw.
 func clampSize(w ssh.Window) (int, int) {
-	width, height := w.Width, w.Height
-	if width <= 0 || height <= 0 {
-		return defaultWidth, defaultHeight
+	clamp := func(v, def, most int) int {
+		if v <= 0 {
+			return def
+		}
+		return min(v, most)
 	}
-	return min(width, maxWidth), min(height, maxHeight)
+	return clamp(w.Width, defaultWidth, maxWidth), clamp(w.Height, defaultHeight, maxHeight)
 }
+
+// endMsg ends the session; why is the line left on the terminal.
+type endMsg struct{ why string }
 
 // handle runs one SSH session: the chat for a terminal, a one-line refusal
 // for anything else.
@@ -62,34 +73,59 @@ func (s *Server) handle(sess ssh.Session) {
 	ctx, cancel := context.WithCancel(sess.Context())
 	defer cancel()
 
+	out := newStallWriter(sess, s.limits.WriteTimeout, func() {
+		log.Warn("closed", "why", "a write was stuck", "after", s.limits.WriteTimeout)
+		closeConn(sess)
+	})
+	defer out.stop()
 	joined := make(chan *room.Member, 1)
-	m := newModel(s.room, th, sess, joined, sess.User(), width, height)
+	m := newModel(s.room, th, out, joined, sess.User(), width, height, s.limits.PasteMax)
 	if m.member != nil {
 		log.Info("joined", "name", m.name)
 	}
 	p := tea.NewProgram(m,
 		tea.WithContext(ctx),
-		tea.WithInput(sess),
+		tea.WithInput(nil),         // the pump parses input (reader.go)
 		tea.WithOutput(io.Discard), // the model draws the screen itself
 		tea.WithoutRenderer(),
 		tea.WithoutSignalHandler(), // main owns the process's signals
 		tea.WithEnvironment(env),
 		tea.WithColorProfile(th.profile),
-		tea.WithFPS(1), // the renderer is off; its ticker only has to idle
+		tea.WithFPS(1),
 	)
+	// With the renderer off and no input, Bubble Tea's frame ticker is all
+	// it still runs while idle. Releasing the terminal stops it; the event
+	// loop carries on.
+	m.release = func() tea.Msg { p.ReleaseTerminal(); return nil }
 
-	_, _ = io.WriteString(sess, modesOn+mouseOn)
+	if _, err := io.WriteString(out, modesOn+mouseOn); err != nil {
+		return
+	}
+	chunks, consumed := make(chan []byte), make(chan struct{})
+	go readInput(ctx, sess, chunks, consumed)
+	pm := &pump{
+		p: p, log: log, joined: joined, winch: winch, closing: s.closing,
+		chunks: chunks, consumed: consumed,
+		parser:  newInputParser(s.limits.PasteMax),
+		limiter: newInputLimiter(s.limits.InputRate, s.limits.InputBurst),
+		rate:    s.limits.InputRate,
+		now:     time.Now,
+	}
 	pumpDone := make(chan struct{})
 	go func() {
 		defer close(pumpDone)
 		defer recoverSession(log, cancel)
-		s.pump(ctx, p, joined, winch)
+		pm.run(ctx)
 	}()
 	_, err := p.Run()
 	cancel()
 	<-pumpDone
 
-	if m.goodbye == "" {
+	switch {
+	case errors.Is(err, tea.ErrProgramPanic):
+		log.Error("session crashed", "err", err)
+		m.goodbye = "Sorry: chatroom hit an internal error. Please connect again."
+	case m.goodbye == "":
 		m.goodbye = "Connection closed."
 	}
 	// Leave when the program ends, not when the connection does: a user who
@@ -98,11 +134,8 @@ func (s *Server) handle(sess ssh.Session) {
 		m.member.Leave()
 		log.Info("left", "name", m.name, "why", m.goodbye)
 	}
-	if err != nil && ctx.Err() == nil {
-		log.Error("session ended with an error", "err", err)
-	}
 	// Give the terminal back as it was, with one line saying why we stopped.
-	_, _ = io.WriteString(sess, modesOff+m.goodbye+"\r\n")
+	_, _ = io.WriteString(out, modesOff+m.goodbye+"\r\n")
 	_ = sess.Exit(0)
 }
 
@@ -111,32 +144,106 @@ func refuse(sess ssh.Session, why string) {
 	_ = sess.Exit(1)
 }
 
-// pump moves what happens outside the program into it: window changes, room
-// events (a whole batch per message, so a burst costs one frame), removal
-// from the room, and shutdown. It is the only goroutine that calls p.Send, and
-// it never holds a lock while doing so.
-func (s *Server) pump(ctx context.Context, p *tea.Program, joined <-chan *room.Member, winch <-chan ssh.Window) {
+func closeConn(sess ssh.Session) {
+	if c, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
+		_ = c.Close()
+	}
+}
+
+// readInput copies the session's input to the pump a chunk at a time,
+// waiting for each to be taken so that a flood is held back by SSH flow
+// control rather than by memory. It ends when the session does.
+func readInput(ctx context.Context, r io.Reader, chunks chan<- []byte, consumed <-chan struct{}) {
+	defer close(chunks)
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			select {
+			case chunks <- buf[:n]:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case <-consumed:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// pump moves what happens outside the program into it: input, window
+// changes, room events (a whole batch per message, so a burst costs one
+// frame), removal from the room, and shutdown. It is the only goroutine that
+// calls p.Send, and it never holds a lock while doing so.
+type pump struct {
+	p        *tea.Program
+	log      *slog.Logger
+	joined   <-chan *room.Member
+	winch    <-chan ssh.Window
+	closing  <-chan struct{}
+	chunks   <-chan []byte
+	consumed chan<- struct{}
+	parser   *inputParser
+	limiter  *inputLimiter
+	rate     int // input bytes a second
+	now      func() time.Time
+	dropping bool // input is being dropped; the user was told
+}
+
+func (pm *pump) run(ctx context.Context) {
 	var (
-		member  *room.Member
-		ready   <-chan struct{}
-		gone    <-chan struct{}
-		closing = s.closing
+		member *room.Member
+		ready  <-chan struct{}
+		gone   <-chan struct{}
 	)
+	esc := time.NewTimer(time.Hour)
+	esc.Stop()
+	defer esc.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case w, ok := <-winch:
+		case b, ok := <-pm.chunks:
 			if !ok {
-				winch = nil
+				pm.p.Send(endMsg{goodbyeText}) // the client closed its input
+				pm.chunks = nil
+				continue
+			}
+			now := pm.now()
+			flood := pm.limiter.received(len(b), now)
+			msgs, err := pm.parser.feed(b, false)
+			pm.consumed <- struct{}{}
+			pm.deliver(msgs, now)
+			switch {
+			case flood:
+				pm.log.Warn("closed", "why", "input flood")
+				pm.p.Send(endMsg{floodReason(pm.rate)})
+			case err != nil:
+				pm.log.Warn("closed", "why", "paste flood")
+				pm.p.Send(endMsg{"Disconnected: a paste kept coming long after it was too big."})
+			}
+			if pm.parser.pending() {
+				esc.Reset(escTimeout)
+			}
+		case <-esc.C:
+			msgs, _ := pm.parser.feed(nil, true)
+			pm.deliver(msgs, pm.now())
+		case w, ok := <-pm.winch:
+			if !ok {
+				pm.winch = nil
 				continue
 			}
 			// Coalesce a burst of resizes into the last one.
 			for more := true; more; {
 				select {
-				case next, ok := <-winch:
+				case next, ok := <-pm.winch:
 					if !ok {
-						winch, more = nil, false
+						pm.winch, more = nil, false
 					} else {
 						w = next
 					}
@@ -145,31 +252,74 @@ func (s *Server) pump(ctx context.Context, p *tea.Program, joined <-chan *room.M
 				}
 			}
 			width, height := clampSize(w)
-			p.Send(resizeMsg{width, height})
-		case member = <-joined:
+			pm.p.Send(resizeMsg{width, height})
+		case member = <-pm.joined:
 			ready, gone = member.Ready(), member.Done()
 		case <-ready:
 			if evs := member.Take(nil); len(evs) > 0 {
-				p.Send(eventsMsg(evs))
+				pm.p.Send(eventsMsg(evs))
 			}
 		case <-gone:
 			if evs := member.Take(nil); len(evs) > 0 {
-				p.Send(eventsMsg(evs))
+				pm.p.Send(eventsMsg(evs))
 			}
-			p.Send(removedMsg{err: member.Err()})
+			why := goodbyeText
+			if err := member.Err(); err != nil {
+				why = err.Error()
+			}
+			pm.p.Send(endMsg{why})
 			ready, gone = nil, nil
-		case <-closing:
-			p.Send(shutdownMsg{})
-			closing = nil
+		case <-pm.closing:
+			pm.p.Send(shutdownMsg{})
+			pm.closing = nil
 		}
 	}
 }
 
+// deliver sends input to the program within the input rate; what is over it
+// is dropped, and the user is told once.
+func (pm *pump) deliver(msgs []inputMsg, now time.Time) {
+	for _, in := range msgs {
+		if !pm.limiter.allow(in.size, now) {
+			if !pm.dropping {
+				pm.dropping = true
+				pm.p.Send(inputDroppedMsg{rate: pm.rate})
+			}
+			continue
+		}
+		pm.dropping = false
+		pm.p.Send(in.msg)
+	}
+}
+
+// inputDroppedMsg says input came faster than the rate and some was dropped.
+type inputDroppedMsg struct{ rate int }
+
+// stallWriter closes the connection when a write blocks for longer than
+// timeout: a client that stops reading must not hold its session for ever.
+type stallWriter struct {
+	w       io.Writer
+	timeout time.Duration
+	timer   *time.Timer
+}
+
+func newStallWriter(w io.Writer, timeout time.Duration, onStall func()) *stallWriter {
+	t := time.AfterFunc(time.Hour, onStall)
+	t.Stop()
+	return &stallWriter{w: w, timeout: timeout, timer: t}
+}
+
+func (s *stallWriter) Write(b []byte) (int, error) {
+	s.timer.Reset(s.timeout)
+	defer s.timer.Stop()
+	return s.w.Write(b)
+}
+
+func (s *stallWriter) stop() { s.timer.Stop() }
+
 // recoverSession ends the session on a panic in one of its goroutines, which
 // no middleware would see, and logs it; the server carries on.
-func recoverSession(log interface {
-	Error(string, ...any)
-}, cancel context.CancelFunc) {
+func recoverSession(log *slog.Logger, cancel context.CancelFunc) {
 	if r := recover(); r != nil {
 		log.Error("panic in session", "panic", r, "stack", string(debug.Stack()))
 		cancel()
