@@ -1,10 +1,13 @@
 package sshapp_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"regexp"
 	"strings"
@@ -48,8 +51,23 @@ type testServer struct {
 // startServer runs the real server on a loopback port until the test ends.
 func startServer(t *testing.T, opts room.Options) *testServer {
 	t.Helper()
-	r := room.New(opts)
-	srv, err := sshapp.New(sshapp.Config{Room: r, HostKey: testHostKey(t)})
+	return startServerWith(t, serverOptions{Room: opts})
+}
+
+type serverOptions struct {
+	Room   room.Options
+	Limits sshapp.Limits
+	Log    io.Writer // the server's log, if wanted
+}
+
+func startServerWith(t *testing.T, o serverOptions) *testServer {
+	t.Helper()
+	r := room.New(o.Room)
+	var logger *slog.Logger
+	if o.Log != nil {
+		logger = slog.New(slog.NewTextHandler(o.Log, nil))
+	}
+	srv, err := sshapp.New(sshapp.Config{Room: r, HostKey: testHostKey(t), Limits: o.Limits, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +102,22 @@ func connect(t *testing.T, ts *testServer, user string, opts ...termtest.Options
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// dialConn opens an SSH connection with no session.
+func dialConn(t *testing.T, ts *testServer, user string) *gossh.Client {
+	t.Helper()
+	conn, err := gossh.Dial("tcp", ts.addr, &gossh.ClientConfig{
+		User:            user,
+		Auth:            []gossh.AuthMethod{gossh.KeyboardInteractive(func(string, string, []string, []bool) ([]string, error) { return nil, nil })},
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(),
+		Timeout:         wait,
+	})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }
 
 // join connects as name and waits until they are in the room.
@@ -173,6 +207,24 @@ func clickText(t *testing.T, c *termtest.Client, text string) {
 		}
 	}
 	t.Fatalf("%q is not on the screen:\n%s", text, c.Screen())
+}
+
+// logBuffer collects a server's log for a test to read.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func count(s, sub string) int { return strings.Count(s, sub) }

@@ -160,6 +160,9 @@ func (m *model) Init() tea.Cmd { return m.release }
 func (m *model) View() tea.View { return tea.View{} }
 
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if testHook != nil {
+		testHook("update", msg)
+	}
 	var cmd tea.Cmd
 	switch msg := msg.(type) {
 	case resizeMsg:

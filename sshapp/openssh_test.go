@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -60,24 +59,6 @@ func (o *openSSH) command(addr, user string, flags []string, remote ...string) *
 		"-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
 		user+"@"+host)
 	return exec.Command(o.bin, append(args, remote...)...)
-}
-
-// syncBuffer is a bytes.Buffer that a process may write while a test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // inPTY starts cmd on a PTY of w x h whose output draws a Terminal.
@@ -243,7 +224,7 @@ func TestOpenSSHPortForwardingIsRefused(t *testing.T) {
 	l.Close()
 	local := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	cmd = o.command(ts.addr, "alice", []string{"-o", "LogLevel=INFO", "-N", "-L", local + ":127.0.0.1:22"})
-	var lerr syncBuffer
+	var lerr logBuffer
 	cmd.Stderr = &lerr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

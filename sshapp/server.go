@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"chatroom/room"
@@ -39,6 +40,8 @@ type Server struct {
 	room      *room.Room
 	log       *slog.Logger
 	limits    Limits
+	guard     *connGuard
+	chats     atomic.Int64 // chat sessions now
 	ssh       *ssh.Server
 	closing   chan struct{} // closed when shutdown starts
 	closeOnce sync.Once
@@ -53,7 +56,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{room: cfg.Room, log: cfg.Logger, limits: cfg.Limits.withDefaults(), closing: make(chan struct{})}
+	lim := cfg.Limits.withDefaults()
+	s := &Server{room: cfg.Room, log: cfg.Logger, limits: lim, guard: newConnGuard(lim), closing: make(chan struct{})}
 	srv, err := wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(cfg.HostKey); return nil },
 		wish.WithVersion("chatroom"),
@@ -64,8 +68,10 @@ func New(cfg Config) (*Server, error) {
 		wish.WithKeyboardInteractiveAuth(func(ssh.Context, gossh.KeyboardInteractiveChallenge) bool { return true }),
 		func(srv *ssh.Server) error {
 			srv.HandshakeTimeout = s.limits.HandshakeTimeout
+			srv.ConnCallback = s.admit
+			srv.ServerConfigCallback = s.serverConfig
 			srv.ChannelHandlers = map[string]ssh.ChannelHandler{
-				"session":      ssh.DefaultSessionHandler,
+				"session":      s.session,
 				"direct-tcpip": refuseForwarding,
 				"default":      refuseChannel,
 			}

@@ -45,10 +45,8 @@ func TestWhatIsNotAChatIsRefusedWithAReason(t *testing.T) {
 
 func TestSubsystemsAreRefusedWithAReason(t *testing.T) {
 	ts := startServer(t, room.Options{})
-	c := connect(t, ts, "alice", termtest.Options{NoPTY: true, Command: "x"})
-	waitDone(t, c)
 	// What sftp does: open a session and ask for the subsystem.
-	ch, reqs, err := c.Conn().OpenChannel("session", nil)
+	ch, reqs, err := dialConn(t, ts, "alice").OpenChannel("session", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

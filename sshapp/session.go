@@ -3,6 +3,7 @@ package sshapp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"runtime/debug"
@@ -36,6 +37,9 @@ func clampSize(w ssh.Window) (int, int) {
 	return clamp(w.Width, defaultWidth, maxWidth), clamp(w.Height, defaultHeight, maxHeight)
 }
 
+// testHook, set only by tests, is called where a panic must be survived.
+var testHook func(where string, v any)
+
 // endMsg ends the session; why is the line left on the terminal.
 type endMsg struct{ why string }
 
@@ -62,6 +66,16 @@ func (s *Server) handle(sess ssh.Session) {
 		refuse(sess, "chatroom: the server is shutting down")
 		return
 	default:
+	}
+	if n := s.chats.Add(1); n > int64(s.limits.MaxSessions) {
+		s.chats.Add(-1)
+		log.Warn("refused", "why", "server full", "sessions", n-1)
+		refuse(sess, fmt.Sprintf("chatroom: the server is full (%d people); try again later", s.limits.MaxSessions))
+		return
+	}
+	defer s.chats.Add(-1)
+	if st := stateOf(sess.Context()); st != nil {
+		st.chatting.Store(true)
 	}
 
 	env := append(sess.Environ(), "TERM="+pty.Term)
@@ -101,8 +115,17 @@ func (s *Server) handle(sess ssh.Session) {
 	if _, err := io.WriteString(out, modesOn+mouseOn); err != nil {
 		return
 	}
+	if conn, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
+		go func() {
+			defer recoverSession(log, cancel)
+			keepalive(ctx, conn, s.limits.KeepaliveInterval, s.limits.KeepaliveMax, log)
+		}()
+	}
 	chunks, consumed := make(chan []byte), make(chan struct{})
-	go readInput(ctx, sess, chunks, consumed)
+	go func() {
+		defer recoverSession(log, cancel)
+		readInput(ctx, sess, chunks, consumed)
+	}()
 	pm := &pump{
 		p: p, log: log, joined: joined, winch: winch, closing: s.closing,
 		chunks: chunks, consumed: consumed,
@@ -213,6 +236,9 @@ func (pm *pump) run(ctx context.Context) {
 				pm.p.Send(endMsg{goodbyeText}) // the client closed its input
 				pm.chunks = nil
 				continue
+			}
+			if testHook != nil {
+				testHook("pump", b)
 			}
 			now := pm.now()
 			flood := pm.limiter.received(len(b), now)

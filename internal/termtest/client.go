@@ -23,6 +23,8 @@ type Options struct {
 	NoPTY         bool         // ask for no PTY
 	Command       string       // exec this instead of a shell
 	Timeout       time.Duration
+	LocalIP       string    // dial from this address (any 127.0.0.0/8 works on loopback)
+	Output        io.Writer // also copy the raw output here
 }
 
 // Terminal is a screen: what is written to it is drawn by a terminal
@@ -86,15 +88,25 @@ func Dial(addr, user string, o Options) (*Client, error) {
 	if o.Key != nil {
 		auth = []gossh.AuthMethod{gossh.PublicKeys(o.Key)}
 	}
-	conn, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{
+	d := net.Dialer{Timeout: o.Timeout}
+	if o.LocalIP != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(o.LocalIP)}
+	}
+	nc, err := d.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	sc, chans, reqs, err := gossh.NewClientConn(nc, addr, &gossh.ClientConfig{
 		User:            user,
 		Auth:            auth,
 		HostKeyCallback: gossh.InsecureIgnoreHostKey(),
 		Timeout:         o.Timeout,
 	})
 	if err != nil {
+		nc.Close()
 		return nil, err
 	}
+	conn := gossh.NewClient(sc, chans, reqs)
 	c, err := start(conn, o)
 	if err != nil {
 		conn.Close()
@@ -143,6 +155,9 @@ func start(conn *gossh.Client, o Options) (*Client, error) {
 			n, err := stdout.Read(buf)
 			if n > 0 {
 				_, _ = c.Terminal.Write(buf[:n])
+				if o.Output != nil {
+					_, _ = o.Output.Write(buf[:n])
+				}
 			}
 			if err != nil {
 				return
