@@ -121,7 +121,9 @@ func (s *Server) handle(sess ssh.Session) {
 			keepalive(ctx, conn, s.limits.KeepaliveInterval, s.limits.KeepaliveMax, log)
 		}()
 	}
-	chunks, consumed := make(chan []byte), make(chan struct{})
+	// consumed has room for the one signal the reader waits for, so the pump
+	// never blocks on it, even when the reader has gone.
+	chunks, consumed := make(chan []byte), make(chan struct{}, 1)
 	go func() {
 		defer recoverSession(log, cancel)
 		readInput(ctx, sess, chunks, consumed)

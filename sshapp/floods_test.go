@@ -1,0 +1,186 @@
+package sshapp_test
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"chatroom/internal/termtest"
+	"chatroom/room"
+	"chatroom/sshapp"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// heapMiB is the live heap after a collection, in MiB.
+func heapMiB() float64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return float64(ms.HeapAlloc) / (1 << 20)
+}
+
+func TestAPasteOverTheLimitIsDroppedWithANotice(t *testing.T) {
+	ts := startServer(t, room.Options{})
+	alice := join(t, ts, "alice")
+	bob := join(t, ts, "bob")
+	alice.Paste(strings.Repeat("x", 70<<10))
+	waitText(t, alice, "Your paste of 70 KiB was dropped: pastes are limited to 64 KiB.")
+	waitRow(t, alice, 23, `^>$`)
+	say(t, alice, "after the paste")
+	waitText(t, bob, "alice: after the paste")
+}
+
+func TestTooLongMessagesAreRefusedAndKept(t *testing.T) {
+	ts := startServer(t, room.Options{})
+	alice := join(t, ts, "alice")
+	bob := join(t, ts, "bob")
+
+	alice.Paste(strings.Repeat("y", 5000) + "END")
+	send(t, alice, keyEnter)
+	waitText(t, alice, "Not sent: the message is longer than 4096 bytes.")
+	waitRow(t, alice, 23, `yyyyEND$`) // nothing typed is lost
+
+	send(t, alice, keyCtrlU)
+	alice.Paste(strings.Repeat("line\r", 21) + "last")
+	send(t, alice, keyEnter)
+	waitText(t, alice, "Not sent: the message has more than 20 lines.")
+	waitRow(t, alice, 23, `↵last$`)
+
+	send(t, alice, keyCtrlU)
+	alice.Paste(strings.Repeat("line\r", 19) + "last")
+	send(t, alice, keyEnter)
+	waitText(t, bob, "      last")
+}
+
+func TestSendingTooFastIsToldToSlowDown(t *testing.T) {
+	ts := startServer(t, room.Options{})
+	alice := join(t, ts, "alice")
+	bob := join(t, ts, "bob")
+	for i := range 6 {
+		say(t, alice, fmt.Sprintf("burst %d", i))
+	}
+	waitText(t, alice, "Not sent: slow down: at most 2 messages a second.")
+	waitRow(t, alice, 23, `^> burst 5$`)
+	waitText(t, bob, "alice: burst 4")
+	if strings.Contains(bob.Screen(), "burst 5") {
+		t.Error("a message past the rate limit was delivered")
+	}
+	// Enter again, once the rate allows, sends it.
+	if !eventually(func() bool {
+		send(t, alice, keyEnter)
+		return strings.Contains(bob.Screen(), "alice: burst 5")
+	}) {
+		t.Error("the held message was never sent")
+	}
+}
+
+func TestInputFasterThanTheRateIsDropped(t *testing.T) {
+	ts := startServerWith(t, serverOptions{Limits: sshapp.Limits{InputRate: 1 << 10, InputBurst: 2 << 10}})
+	alice := join(t, ts, "alice", termtest.Options{Width: 120, Height: 24})
+	send(t, alice, strings.Repeat("a", 10<<10))
+	waitText(t, alice, "Input is arriving faster than 1 KiB/s; some of it was dropped.")
+	send(t, alice, keyCtrlU)
+	// The session carries on once the rate allows.
+	if !eventually(func() bool {
+		send(t, alice, "b")
+		return strings.Contains(alice.Row(23), "b")
+	}) {
+		t.Error("input stayed blocked")
+	}
+}
+
+func TestAClientThatKeepsFloodingIsDisconnected(t *testing.T) {
+	ts := startServerWith(t, serverOptions{Limits: sshapp.Limits{InputRate: 1 << 10}})
+	alice := join(t, ts, "alice")
+	bob := join(t, ts, "bob")
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(15 * time.Second)
+flood:
+	for {
+		select {
+		case <-alice.Done():
+			break flood
+		case <-deadline:
+			t.Fatal("a client sending 80 KiB/s against a 1 KiB/s limit was not disconnected")
+		case <-tick.C:
+			alice.Send(strings.Repeat("z", 8<<10))
+		}
+	}
+	waitText(t, alice, "Disconnected: more than 4 KiB/s of input for 5 seconds.")
+	waitText(t, bob, "← alice left")
+	say(t, bob, "unaffected")
+	waitText(t, bob, "bob: unaffected")
+}
+
+func TestAnEndlessPasteEndsInADisconnectWithBoundedMemory(t *testing.T) {
+	ts := startServer(t, room.Options{})
+	alice := join(t, ts, "alice")
+	bob := join(t, ts, "bob")
+	before := heapMiB()
+	chunk := strings.Repeat("p", 64<<10)
+	send(t, alice, "\x1b[200~")
+	sent := 0
+	for sent < 10<<20 {
+		if err := alice.Send(chunk); err != nil {
+			break // the server hung up
+		}
+		sent += len(chunk)
+	}
+	waitDone(t, alice)
+	waitText(t, alice, "Disconnected: a paste kept coming long after it was too big.")
+	after := heapMiB()
+	t.Logf("unterminated paste: %d KiB sent before the disconnect; heap %.1f MiB -> %.1f MiB", sent>>10, before, after)
+	if after-before > 64 {
+		t.Errorf("heap grew by %.1f MiB", after-before)
+	}
+	say(t, bob, "unaffected")
+	waitText(t, bob, "bob: unaffected")
+}
+
+func TestHugeAndStormingWindowSizesAreClamped(t *testing.T) {
+	ts := startServer(t, room.Options{})
+	bob := join(t, ts, "bob")
+	before := heapMiB()
+
+	conn := dialConn(t, ts, "alice")
+	sess, err := conn.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := termtest.NewTerminal(80, 24)
+	stdout, _ := sess.StdoutPipe()
+	stdin, _ := sess.StdinPipe() // an open stdin: EOF would end the chat
+	go io.Copy(term, stdout)
+	if err := sess.RequestPty("xterm-256color", 65535, 65535, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2000 {
+		if err := sess.WindowChange(65535-i, 65535); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sess.WindowChange(24, 80); err != nil {
+		t.Fatal(err)
+	}
+	if err := term.WaitFor(wait, func(s string) bool {
+		rows := strings.Split(s, "\n")
+		return strings.Contains(s, "Welcome, alice.") && strings.HasPrefix(rows[23], ">")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	after := heapMiB()
+	t.Logf("pty-req 65535x65535 and 2000 window changes: heap %.1f MiB -> %.1f MiB", before, after)
+	if after-before > 64 {
+		t.Errorf("heap grew by %.1f MiB", after-before)
+	}
+	io.WriteString(stdin, "still works\r")
+	waitText(t, bob, "alice: still works")
+}
