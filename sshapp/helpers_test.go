@@ -58,6 +58,22 @@ type serverOptions struct {
 	Room   room.Options
 	Limits sshapp.Limits
 	Log    io.Writer // the server's log, if wanted
+	// SendBuffer, if set, is the TCP send buffer of accepted connections:
+	// small, a stalled client blocks the server's writes sooner.
+	SendBuffer int
+}
+
+type smallBufferListener struct {
+	net.Listener
+	size int
+}
+
+func (l smallBufferListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(l.size)
+	}
+	return c, err
 }
 
 func startServerWith(t *testing.T, o serverOptions) *testServer {
@@ -74,6 +90,9 @@ func startServerWith(t *testing.T, o serverOptions) *testServer {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.SendBuffer > 0 {
+		l = smallBufferListener{l, o.SendBuffer}
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()

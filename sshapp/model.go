@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"chatroom/room"
@@ -45,6 +47,7 @@ type model struct {
 	room   *room.Room
 	th     *theme
 	out    io.Writer
+	log    *slog.Logger
 	joined chan<- *room.Member // tells the pump which member to follow
 	clock  func() time.Time
 	// release, run once the program is running, stops Bubble Tea's ticker.
@@ -100,11 +103,12 @@ func (t *tab) title() string {
 
 // newModel makes the model for one session and tries to join as name. The
 // input line holds up to inputMax runes (at least a whole paste).
-func newModel(r *room.Room, th *theme, out io.Writer, joined chan<- *room.Member, name string, width, height, inputMax int) *model {
+func newModel(r *room.Room, th *theme, out io.Writer, log *slog.Logger, joined chan<- *room.Member, name string, width, height, inputMax int) *model {
 	m := &model{
 		room:   r,
 		th:     th,
 		out:    out,
+		log:    log,
 		joined: joined,
 		clock:  time.Now,
 		width:  width,
@@ -159,11 +163,20 @@ func (m *model) Init() tea.Cmd { return m.release }
 // View is empty: the renderer is off and draw.go writes the screen.
 func (m *model) View() tea.View { return tea.View{} }
 
-func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+// crashText is left on the terminal of a session that hit a bug.
+const crashText = "Sorry: chatroom hit an internal error. Please connect again."
+
+func (m *model) Update(msg tea.Msg) (next tea.Model, cmd tea.Cmd) {
+	// A bug in one session ends that session, politely, and is logged.
+	defer func() {
+		if r := recover(); r != nil {
+			m.log.Error("panic in session", "panic", r, "stack", string(debug.Stack()))
+			next, cmd = m, m.quit(crashText)
+		}
+	}()
 	if testHook != nil {
 		testHook("update", msg)
 	}
-	var cmd tea.Cmd
 	switch msg := msg.(type) {
 	case resizeMsg:
 		if msg.width != m.width || msg.height != m.height {

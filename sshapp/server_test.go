@@ -6,12 +6,15 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"chatroom/internal/termtest"
 	"chatroom/room"
+	"chatroom/sshapp"
 
+	tea "charm.land/bubbletea/v2"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -157,5 +160,76 @@ func TestGoroutinesReturnToBaselineAfterClientsLeave(t *testing.T) {
 	}
 	if n := ts.room.Online().Len(); n != 0 {
 		t.Errorf("%d still online", n)
+	}
+}
+
+// A panic in one session's goroutines ends that session, is logged, and
+// leaves the server and everyone else alone.
+func TestAPanicEndsOneSessionOnly(t *testing.T) {
+	for _, where := range []string{"update", "pump"} {
+		t.Run(where, func(t *testing.T) {
+			t.Cleanup(sshapp.SetTestHook(func(w string, v any) {
+				if w != where {
+					return
+				}
+				if k, ok := v.(tea.KeyPressMsg); ok && k.Text == "☠" {
+					panic("boom in " + w)
+				}
+				if b, ok := v.([]byte); ok && string(b) == "☠" {
+					panic("boom in " + w)
+				}
+			}))
+			var log logBuffer
+			ts := startServerWith(t, serverOptions{Log: &log})
+			alice := join(t, ts, "alice")
+			bob := join(t, ts, "bob")
+			send(t, alice, "☠")
+			waitDone(t, alice)
+			waitText(t, bob, "← alice left")
+			if !strings.Contains(log.String(), "boom in "+where) {
+				t.Errorf("the panic was not logged:\n%s", log.String())
+			}
+			say(t, bob, "carry on")
+			waitText(t, bob, "bob: carry on")
+			join(t, ts, "alice") // the server still takes people
+		})
+	}
+}
+
+// Many connections coming and going leave no goroutines and no heap behind.
+func TestConnectionChurnLeavesNothingBehind(t *testing.T) {
+	ts := startServer(t, room.Options{})
+	settle := func() int { runtime.GC(); return runtime.NumGoroutine() }
+	round := func(n int) {
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				c, err := termtest.Dial(ts.addr, fmt.Sprintf("churn%d", i), termtest.Options{Blind: true})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if i%2 == 0 {
+					c.Send("/quit\r")
+					<-c.Done()
+				}
+				c.Close()
+			})
+		}
+		wg.Wait()
+	}
+	baseG, baseHeap := settle(), heapMiB()
+	for range 5 {
+		round(40)
+	}
+	if !eventually(func() bool { return ts.room.Online().Len() == 0 && settle() <= baseG }) {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Errorf("after 200 connections: %d goroutines (baseline %d), %d online\n%s", settle(), baseG, ts.room.Online().Len(), buf)
+	}
+	after := heapMiB()
+	t.Logf("churn of 200 connections: goroutines %d -> %d, heap %.1f MiB -> %.1f MiB", baseG, settle(), baseHeap, after)
+	if after-baseHeap > 8 {
+		t.Errorf("heap grew by %.1f MiB", after-baseHeap)
 	}
 }

@@ -93,7 +93,16 @@ func (s *Server) handle(sess ssh.Session) {
 	})
 	defer out.stop()
 	joined := make(chan *room.Member, 1)
-	m := newModel(s.room, th, out, joined, sess.User(), width, height, s.limits.PasteMax)
+	m := newModel(s.room, th, out, log, joined, sess.User(), width, height, s.limits.PasteMax)
+	// Leave when the session ends, however it ends: the program may end
+	// while the connection stays open (a user who quits), and the
+	// connection may be gone before the program starts.
+	defer func() {
+		if m.member != nil {
+			m.member.Leave()
+			log.Info("left", "name", m.name, "why", m.goodbye)
+		}
+	}()
 	if m.member != nil {
 		log.Info("joined", "name", m.name)
 	}
@@ -113,6 +122,7 @@ func (s *Server) handle(sess ssh.Session) {
 	m.release = func() tea.Msg { p.ReleaseTerminal(); return nil }
 
 	if _, err := io.WriteString(out, modesOn+mouseOn); err != nil {
+		m.goodbye = "Connection closed."
 		return
 	}
 	if conn, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
@@ -148,16 +158,10 @@ func (s *Server) handle(sess ssh.Session) {
 
 	switch {
 	case errors.Is(err, tea.ErrProgramPanic):
-		log.Error("session crashed", "err", err)
-		m.goodbye = "Sorry: chatroom hit an internal error. Please connect again."
+		log.Error("session crashed", "err", err) // Bubble Tea printed the panic
+		m.goodbye = crashText
 	case m.goodbye == "":
 		m.goodbye = "Connection closed."
-	}
-	// Leave when the program ends, not when the connection does: a user who
-	// quits may keep the connection open.
-	if m.member != nil {
-		m.member.Leave()
-		log.Info("left", "name", m.name, "why", m.goodbye)
 	}
 	// Give the terminal back as it was, with one line saying why we stopped.
 	_, _ = io.WriteString(out, modesOff+m.goodbye+"\r\n")

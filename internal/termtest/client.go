@@ -25,6 +25,7 @@ type Options struct {
 	Timeout       time.Duration
 	LocalIP       string    // dial from this address (any 127.0.0.0/8 works on loopback)
 	Output        io.Writer // also copy the raw output here
+	Blind         bool      // keep no screen (a 4 MiB emulator): Screen is empty
 }
 
 // Terminal is a screen: what is written to it is drawn by a terminal
@@ -43,6 +44,9 @@ func (t *Terminal) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.bytes += int64(len(p))
+	if t.term == nil {
+		return len(p), nil
+	}
 	return t.term.Write(p)
 }
 
@@ -53,6 +57,9 @@ func (t *Terminal) Answers() io.Reader { return t.term }
 // CloseAnswers ends a copy of Answers. (Emulator.Close would race with that
 // copy's Read; closing the pipe's writer does not.)
 func (t *Terminal) CloseAnswers() {
+	if t.term == nil {
+		return
+	}
 	if pw, ok := t.term.InputPipe().(*io.PipeWriter); ok {
 		_ = pw.Close()
 	}
@@ -75,7 +82,10 @@ type Client struct {
 // Dial connects as user and starts a shell (or Options.Command).
 func Dial(addr, user string, o Options) (*Client, error) {
 	if o.Width == 0 {
-		o.Width, o.Height = 80, 24
+		o.Width = 80
+	}
+	if o.Height == 0 {
+		o.Height = 24
 	}
 	if o.Term == "" {
 		o.Term = "xterm-256color"
@@ -123,7 +133,10 @@ func start(conn *gossh.Client, o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{Terminal: NewTerminal(o.Width, o.Height), conn: conn, sess: sess, done: make(chan struct{})}
+	c := &Client{Terminal: &Terminal{}, conn: conn, sess: sess, done: make(chan struct{})}
+	if !o.Blind {
+		c.Terminal = NewTerminal(o.Width, o.Height)
+	}
 	stdout, err := sess.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -171,7 +184,9 @@ func start(conn *gossh.Client, o Options) (*Client, error) {
 		c.mu.Unlock()
 	})
 	// What the terminal answers to queries goes back, as a real one's does.
-	go func() { _, _ = io.Copy(c.stdin, c.Answers()) }()
+	if !o.Blind {
+		go func() { _, _ = io.Copy(c.stdin, c.Answers()) }()
+	}
 	go func() {
 		copies.Wait()
 		err := sess.Wait()
@@ -185,9 +200,13 @@ func start(conn *gossh.Client, o Options) (*Client, error) {
 }
 
 // Screen is the terminal's text, one line per row, trailing spaces trimmed.
+// A blind client's screen is empty.
 func (c *Terminal) Screen() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.term == nil {
+		return ""
+	}
 	return c.term.String()
 }
 
@@ -204,6 +223,9 @@ func (c *Terminal) Row(y int) string {
 func (c *Terminal) Cursor() (x, y int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.term == nil {
+		return 0, 0
+	}
 	p := c.term.CursorPosition()
 	return p.X, p.Y
 }
@@ -241,6 +263,9 @@ func (c *Terminal) Wheel(x, y int, up bool) {
 func (c *Terminal) mouse(m vt.Mouse) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.term == nil {
+		return
+	}
 	c.term.SendMouse(m)
 }
 
@@ -248,11 +273,26 @@ func (c *Terminal) mouse(m vt.Mouse) {
 func (c *Terminal) Paste(text string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.term == nil {
+		return
+	}
 	c.term.Paste(text)
 }
 
 // Send types s as a person would (raw bytes: "\r" is Enter).
+//
+// With a screen, keys travel the same path as pastes and clicks (through
+// the terminal's answer pipe), so they reach the server in the order sent.
 func (c *Client) Send(s string) error {
+	if c.term != nil {
+		select {
+		case <-c.done:
+			return io.EOF
+		default:
+		}
+		_, err := io.WriteString(c.term.InputPipe(), s)
+		return err
+	}
 	_, err := io.WriteString(c.stdin, s)
 	return err
 }
@@ -261,6 +301,9 @@ func (c *Client) Send(s string) error {
 func (c *Terminal) Resize(w, h int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.term == nil {
+		return
+	}
 	c.term.Resize(w, h)
 }
 

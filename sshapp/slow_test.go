@@ -1,0 +1,261 @@
+package sshapp_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"chatroom/internal/termtest"
+	"chatroom/room"
+	"chatroom/sshapp"
+)
+
+// proxy forwards one TCP connection and can freeze it, as a dead network
+// path or a client that stopped reading would.
+type proxy struct {
+	addr   string
+	mu     sync.Mutex
+	frozen bool
+	thaw   chan struct{}
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{addr: l.Addr().String(), thaw: make(chan struct{})}
+	t.Cleanup(func() { l.Close(); p.unfreeze() })
+	go func() {
+		client, err := l.Accept()
+		if err != nil {
+			return
+		}
+		d := net.Dialer{Control: nil}
+		server, err := d.Dial("tcp", target)
+		if err != nil {
+			client.Close()
+			return
+		}
+		// A small receive buffer: a frozen proxy stops the server soon.
+		server.(*net.TCPConn).SetReadBuffer(4096)
+		t.Cleanup(func() { client.Close(); server.Close() })
+		go p.copy(server, client)
+		go p.copy(client, server)
+	}()
+	return p
+}
+
+func (p *proxy) copy(dst, src net.Conn) {
+	buf := make([]byte, 4096)
+	for {
+		p.mu.Lock()
+		thaw, frozen := p.thaw, p.frozen
+		p.mu.Unlock()
+		if frozen {
+			<-thaw
+		}
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			dst.Close()
+			return
+		}
+	}
+}
+
+func (p *proxy) freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.frozen = true
+}
+
+func (p *proxy) unfreeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.frozen {
+		p.frozen = false
+		close(p.thaw)
+		p.thaw = make(chan struct{})
+	}
+}
+
+func TestADeadPeerIsFoundByKeepalivesAndItsNameFreed(t *testing.T) {
+	ts := startServerWith(t, serverOptions{Limits: sshapp.Limits{KeepaliveInterval: 100 * time.Millisecond, KeepaliveMax: 3}})
+	bob := join(t, ts, "bob")
+	px := startProxy(t, ts.addr)
+	alice, err := termtest.Dial(px.addr, "alice", termtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close()
+	waitText(t, bob, "→ alice joined")
+	px.freeze()
+	waitText(t, bob, "← alice left")
+	if ts.room.Online().Contains("alice") {
+		t.Error("alice's name is still held")
+	}
+	join(t, ts, "alice") // the name is free again
+}
+
+// orderCheck reads a client's raw output and checks that tokens m0001,
+// m0002, ... arrive in order, none twice. A burst longer than the screen is
+// drawn as its last screenful (the rest is in the history, for PgUp), so
+// tokens may be skipped; skips are counted.
+type orderCheck struct {
+	mu      sync.Mutex
+	carry   []byte
+	next    int // the number expected next
+	skipped int
+	err     error
+}
+
+var token = regexp.MustCompile(`m(\d{4})#`)
+
+func (o *orderCheck) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	buf := append(o.carry, p...)
+	last := 0
+	for _, m := range token.FindAllSubmatchIndex(buf, -1) {
+		n, _ := strconv.Atoi(string(buf[m[2]:m[3]]))
+		if n < o.next && o.err == nil {
+			o.err = fmt.Errorf("got m%04d after m%04d", n, o.next-1)
+		}
+		o.skipped += max(n-o.next, 0)
+		o.next = n + 1
+		last = m[1]
+	}
+	// Keep a tail that may hold the start of a token.
+	tail := buf[max(last, len(buf)-8):]
+	o.carry = append(o.carry[:0], tail...)
+	return len(p), nil
+}
+
+func (o *orderCheck) state() (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.next, o.err
+}
+
+func TestASlowReaderIsCutOffAndNobodyElseWaits(t *testing.T) {
+	const readers, messages = 100, 1000
+	ts := startServerWith(t, serverOptions{
+		Room:   room.Options{MessageRate: 1e6, MessageBurst: messages},
+		Limits: sshapp.Limits{WriteTimeout: 3 * time.Second},
+		// A small send buffer, so that 1000 messages are enough to fill
+		// what lies between the server and a client that stopped reading.
+		SendBuffer: 16 << 10,
+	})
+	settle := func() int { runtime.GC(); return runtime.NumGoroutine() }
+	baseGoroutines, baseHeap := settle(), heapMiB()
+
+	checks := make([]*orderCheck, readers)
+	clients := make([]*termtest.Client, readers)
+	for i := range readers {
+		checks[i] = &orderCheck{next: 1}
+		c, err := termtest.Dial(ts.addr, fmt.Sprintf("r%03d", i), termtest.Options{Blind: true, Output: checks[i]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients[i] = c
+	}
+	px := startProxy(t, ts.addr)
+	stuck, err := termtest.Dial(px.addr, "stuck", termtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(func() bool { return ts.room.Online().Len() == readers+1 }) {
+		t.Fatalf("%d online, want %d", ts.room.Online().Len(), readers+1)
+	}
+	waitText(t, stuck, fmt.Sprintf(" %d online ", readers+1))
+	sender, err := ts.room.Join("sender")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stuckLeft := make(chan string, 1)
+	go func() { // the sender watches for the stuck one leaving
+		for {
+			select {
+			case <-sender.Ready():
+			case <-sender.Done():
+				return
+			}
+			for _, ev := range sender.Take(nil) {
+				if ev.Kind == room.Left && ev.From == "stuck" {
+					stuckLeft <- ev.Text
+				}
+			}
+		}
+	}()
+	px.freeze()
+	pad := strings.Repeat(".", 150)
+	skipped := 0
+	tick := time.NewTicker(2 * time.Millisecond)
+	for i := 1; i <= messages; i++ {
+		<-tick.C
+		if err := sender.Say(fmt.Sprintf("m%04d# %s", i, pad)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tick.Stop()
+
+	if !eventually(func() bool { return !ts.room.Online().Contains("stuck") }) {
+		t.Fatal("the stuck client is still in the room")
+	}
+	for i, o := range checks {
+		if !eventually(func() bool { n, _ := o.state(); return n > messages }) {
+			n, err := o.state()
+			t.Fatalf("reader %d got up to m%04d of %d (%v)", i, n-1, messages, err)
+		}
+		if _, err := o.state(); err != nil {
+			t.Errorf("reader %d: %v", i, err)
+		}
+		skipped += o.skipped
+	}
+	for i := range readers {
+		if !ts.room.Online().Contains(fmt.Sprintf("r%03d", i)) {
+			t.Errorf("reader %d was cut off", i)
+		}
+	}
+	select {
+	case why := <-stuckLeft:
+		if why != "too slow to keep up" {
+			t.Errorf("stuck left because %q", why)
+		}
+	case <-time.After(wait):
+		t.Error("nobody saw the stuck one leave")
+	}
+	// The stuck connection is closed once a write has been stuck too long:
+	// when the network path clears, the client finds it closed.
+	px.unfreeze()
+	select {
+	case <-stuck.Done():
+	case <-time.After(wait):
+		t.Error("the stuck connection was not closed")
+	}
+	peakHeap := heapMiB()
+	for _, c := range clients {
+		c.Close()
+	}
+	stuck.Close()
+	sender.Leave()
+	if !eventually(func() bool { return settle() <= baseGoroutines }) {
+		t.Errorf("%d goroutines after everyone left, baseline %d", settle(), baseGoroutines)
+	}
+	t.Logf("slow reader: %d readers got all %d messages in order (%d drawn only as part of a screenful); heap %.1f MiB before, %.1f MiB with %d sessions, %.1f MiB after; goroutines %d before, %d after",
+		readers, messages, skipped, baseHeap, peakHeap, readers+1, heapMiB(), baseGoroutines, settle())
+	_ = io.Discard
+}
