@@ -13,7 +13,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
@@ -33,73 +32,18 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
-// config is everything that can be set from the command line or environment.
-type config struct {
-	listen  string // address to listen on
-	dataDir string // holds the host key and other state
-}
-
-// setting is one flag with its environment variable.
-type setting struct {
-	flag, arg, env, help string
-	value                *string
-	def, defHelp         string
-}
-
-func settings(c *config, getenv func(string) string) []setting {
-	dataDef := "./chatroom-data"
-	if sd := getenv("STATE_DIRECTORY"); sd != "" {
-		// systemd may list several directories; ours is the first.
-		dataDef, _, _ = strings.Cut(sd, ":")
-	}
-	return []setting{
-		{"listen", "ADDR", "CHATROOM_LISTEN", "address to listen on", &c.listen, ":2222", ":2222"},
-		{"data-dir", "DIR", "CHATROOM_DATA_DIR", "directory for the host key and other state", &c.dataDir, dataDef,
-			"$STATE_DIRECTORY (systemd), else ./chatroom-data"},
-	}
-}
-
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	var c config
-	fs := flag.NewFlagSet("chatroom", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" || a == "--h" {
-			fs.SetOutput(stdout) // asked-for help is output, not an error
-		}
-	}
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	sets := settings(&c, getenv)
-	for _, s := range sets {
-		def := s.def
-		if v := getenv(s.env); v != "" {
-			def = v
-		}
-		fs.StringVar(s.value, s.flag, def, s.help)
-	}
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintf(w, "Usage: chatroom [flags]\n\nA chat server people reach with ssh: ssh -p 2222 alice@host\n\n")
-		for _, s := range sets {
-			fmt.Fprintf(w, "  --%-16s %s\n  %-18s env %s, default %s\n", s.flag+" "+s.arg, s.help, "", s.env, s.defHelp)
-		}
-		fmt.Fprintf(w, "  --%-16s %s\n  --%-16s %s\n", "version", "print the version and exit", "help", "print this help and exit")
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	c, showVersion, err := parseConfig(args, getenv, stdout)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		fmt.Fprintln(stderr, "chatroom:", err)
 		return 2
-	}
-	if *showVersion {
+	case showVersion:
 		fmt.Fprintln(stdout, "chatroom", versionString())
 		return 0
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "chatroom: unexpected argument %q; see --help\n", fs.Arg(0))
-		return 2
-	}
-
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	if err := serve(c, log); err != nil {
 		log.Error("stopped", "err", err)
@@ -122,8 +66,8 @@ func serve(c config, log *slog.Logger) error {
 	}
 	log.Info("host key", "path", filepath.Join(dir, keys.HostKeyFile), "type", hostKey.PublicKey().Type())
 
-	r := room.New(room.Options{})
-	srv, err := sshapp.New(sshapp.Config{Room: r, HostKey: hostKey, Logger: log})
+	r := room.New(c.room)
+	srv, err := sshapp.New(sshapp.Config{Room: r, HostKey: hostKey, Logger: log, Limits: c.limits})
 	if err != nil {
 		return err
 	}

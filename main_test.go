@@ -236,3 +236,49 @@ func TestASignalTellsEveryoneAndStopsTheServer(t *testing.T) {
 		})
 	}
 }
+
+func TestBadValuesFailInOneLineNamingTheSetting(t *testing.T) {
+	for _, tc := range []struct {
+		env  []string
+		args []string
+		name string
+	}{
+		{nil, []string{"--max-sessions", "lots"}, "max-sessions"},
+		{nil, []string{"--keepalive", "-5s"}, "keepalive"},
+		{nil, []string{"--input-rate", "10XB"}, "input-rate"},
+		{[]string{"CHATROOM_MAX_PASTE=0"}, nil, "CHATROOM_MAX_PASTE"},
+		{[]string{"CHATROOM_LIMIT_LOOPBACK=maybe"}, nil, "CHATROOM_LIMIT_LOOPBACK"},
+		{nil, []string{"--listen", "nonsense"}, "listen"},
+	} {
+		out, code := runBinary(t, tc.env, append(tc.args, "--data-dir", t.TempDir())...)
+		out = strings.TrimSpace(out)
+		if code == 0 || !strings.Contains(out, tc.name) {
+			t.Errorf("%v %v: exit %d, %q", tc.env, tc.args, code, out)
+		}
+		if lines := strings.Count(out, "\n") + 1; lines != 1 {
+			t.Errorf("%v %v: %d lines of complaint:\n%s", tc.env, tc.args, lines, out)
+		}
+	}
+}
+
+func TestLimitsFromTheEnvironmentApply(t *testing.T) {
+	s := start(t, t.TempDir(), []string{"CHATROOM_MAX_SESSIONS=1", "CHATROOM_LISTEN=127.0.0.1:0", "CHATROOM_DATA_DIR=" + t.TempDir()})
+	first, err := termtest.Dial(s.addr, "first", termtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if err := first.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, first.") }); err != nil {
+		t.Fatal(err)
+	}
+	second, err := termtest.Dial(s.addr, "second", termtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	<-second.Done()
+	if !strings.Contains(second.Stderr(), "server is full; try again later") {
+		t.Errorf("second client: %q", second.Stderr())
+	}
+	s.stop(t, syscall.SIGTERM)
+}

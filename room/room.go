@@ -65,6 +65,16 @@ type Options struct {
 	Now func() time.Time
 }
 
+// Defaults are the options a zero Options takes.
+var Defaults = Options{
+	QueueLen:     256,
+	QueueBytes:   96 << 10,
+	InviteTTL:    60 * time.Second,
+	MessageRate:  2,
+	MessageBurst: 5,
+	Text:         DefaultTextLimits,
+}
+
 // Room is the broker. Its zero value is not usable; call New.
 type Room struct {
 	opts Options
@@ -99,29 +109,30 @@ func (c *chat) peer(m *Member) *Member {
 
 // New makes an empty, open room.
 func New(opts Options) *Room {
+	d := Defaults
 	if opts.QueueLen <= 0 {
-		opts.QueueLen = 256
+		opts.QueueLen = d.QueueLen
 	}
 	if opts.QueueBytes <= 0 {
-		opts.QueueBytes = 96 << 10
+		opts.QueueBytes = d.QueueBytes
 	}
 	if opts.InviteTTL <= 0 {
-		opts.InviteTTL = 60 * time.Second
+		opts.InviteTTL = d.InviteTTL
+	}
+	if opts.MessageRate <= 0 {
+		opts.MessageRate = d.MessageRate
+	}
+	if opts.MessageBurst <= 0 {
+		opts.MessageBurst = d.MessageBurst
+	}
+	if opts.Text.Bytes <= 0 {
+		opts.Text.Bytes = d.Text.Bytes
+	}
+	if opts.Text.Lines <= 0 {
+		opts.Text.Lines = d.Text.Lines
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	if opts.MessageRate <= 0 {
-		opts.MessageRate = 2
-	}
-	if opts.MessageBurst <= 0 {
-		opts.MessageBurst = 5
-	}
-	if opts.Text.Bytes <= 0 {
-		opts.Text.Bytes = DefaultTextLimits.Bytes
-	}
-	if opts.Text.Lines <= 0 {
-		opts.Text.Lines = DefaultTextLimits.Lines
 	}
 	return &Room{
 		opts:    opts,

@@ -100,7 +100,7 @@ func TestAFullServerSaysSo(t *testing.T) {
 	bob := join(t, ts, "bob")
 	carol := connect(t, ts, "carol")
 	waitDone(t, carol)
-	if st := carol.ExitStatus(); st != 1 || !strings.Contains(carol.Stderr(), "chatroom: the server is full (2 people); try again later") {
+	if st := carol.ExitStatus(); st != 1 || !strings.Contains(carol.Stderr(), "chatroom: the server is full; try again later") {
 		t.Errorf("exit %d, stderr %q", st, carol.Stderr())
 	}
 	say(t, bob, "/quit")

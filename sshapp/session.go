@@ -3,7 +3,6 @@ package sshapp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"runtime/debug"
@@ -70,7 +69,7 @@ func (s *Server) handle(sess ssh.Session) {
 	if n := s.chats.Add(1); n > int64(s.limits.MaxSessions) {
 		s.chats.Add(-1)
 		log.Warn("refused", "why", "server full", "sessions", n-1)
-		refuse(sess, fmt.Sprintf("chatroom: the server is full (%d people); try again later", s.limits.MaxSessions))
+		refuse(sess, "chatroom: the server is full; try again later")
 		return
 	}
 	defer s.chats.Add(-1)

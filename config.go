@@ -1,0 +1,246 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"chatroom/room"
+	"chatroom/sshapp"
+)
+
+// config is everything an operator can set.
+type config struct {
+	listen  string // address to listen on
+	dataDir string // holds the host key and other state
+	limits  sshapp.Limits
+	room    room.Options
+}
+
+// setting is one flag and its environment variable.
+type setting struct {
+	group, name, arg, help string
+	value                  flag.Value
+	def                    string // shown in --help
+}
+
+func (s setting) env() string {
+	return "CHATROOM_" + strings.ToUpper(strings.ReplaceAll(s.name, "-", "_"))
+}
+
+// settings lists every setting with its default, writing into c.
+func settings(c *config, getenv func(string) string) []setting {
+	dataDef, dataHelp := "./chatroom-data", "$STATE_DIRECTORY (systemd), else ./chatroom-data"
+	if sd := getenv("STATE_DIRECTORY"); sd != "" {
+		dataDef, _, _ = strings.Cut(sd, ":") // systemd may list several; ours is the first
+	}
+	d, r := sshapp.DefaultLimits, room.Defaults
+	l, o := &c.limits, &c.room
+	c.listen, c.dataDir, *l, *o = ":2222", dataDef, d, r
+	return []setting{
+		{"Server", "listen", "ADDR", "address to listen on", (*address)(&c.listen), ":2222"},
+		{"Server", "data-dir", "DIR", "directory for the host key and other state", (*text)(&c.dataDir), dataHelp},
+
+		{"Connections", "handshake-timeout", "DUR", "time allowed for the SSH handshake", (*duration)(&l.HandshakeTimeout), d.HandshakeTimeout.String()},
+		{"Connections", "max-unauthenticated", "N", "connections in their handshake at once", (*count)(&l.MaxUnauthenticated), itoa(d.MaxUnauthenticated)},
+		{"Connections", "early-drop-from", "N", "from this many, new handshakes are dropped at random", (*count)(&l.EarlyDropFrom), itoa(d.EarlyDropFrom)},
+		{"Connections", "per-addr-handshakes", "N", "handshakes at once from one address (IPv6: one /64)", (*count)(&l.PerAddrHandshakes), itoa(d.PerAddrHandshakes)},
+		{"Connections", "per-addr-connections", "N", "connections open from one address", (*count)(&l.PerAddrConnections), itoa(d.PerAddrConnections)},
+		{"Connections", "per-addr-new", "N", "new connections from one address per window", (*count)(&l.PerAddrNew), itoa(d.PerAddrNew)},
+		{"Connections", "per-addr-window", "DUR", "the window for per-addr-new and penalties", (*duration)(&l.PerAddrWindow), d.PerAddrWindow.String()},
+		{"Connections", "penalty-failures", "N", "failed handshakes in a window that earn a penalty", (*count)(&l.PenaltyFailures), itoa(d.PenaltyFailures)},
+		{"Connections", "penalty", "DUR", "first penalty, doubled on repeat up to ten times", (*duration)(&l.Penalty), d.Penalty.String()},
+		{"Connections", "limit-loopback", "BOOL", "apply the per-address limits to loopback too", (*boolean)(&l.LimitLoopback), "false"},
+		{"Connections", "keepalive", "DUR", "how often a silent client is asked for a sign of life", (*duration)(&l.KeepaliveInterval), d.KeepaliveInterval.String()},
+		{"Connections", "keepalive-max", "N", "unanswered keepalives that close a connection", (*count)(&l.KeepaliveMax), itoa(d.KeepaliveMax)},
+		{"Connections", "shell-timeout", "DUR", "time a connection has to open the chat", (*duration)(&l.ShellTimeout), d.ShellTimeout.String()},
+		{"Connections", "write-timeout", "DUR", "a write stuck this long closes the connection", (*duration)(&l.WriteTimeout), d.WriteTimeout.String()},
+
+		{"Sessions", "max-sessions", "N", "chat sessions at once; past it, \"server full\"", (*count)(&l.MaxSessions), itoa(d.MaxSessions)},
+		{"Sessions", "max-env", "N", "environment variables a session may send", (*count)(&l.MaxEnv), itoa(d.MaxEnv)},
+		{"Sessions", "max-env-size", "SIZE", "size of one environment variable", (*size)(&l.MaxEnvBytes), sizeString(d.MaxEnvBytes)},
+		{"Sessions", "input-rate", "SIZE", "input a session may send per second", (*size)(&l.InputRate), sizeString(d.InputRate)},
+		{"Sessions", "input-burst", "SIZE", "input a session may send at once", (*size)(&l.InputBurst), sizeString(d.InputBurst)},
+		{"Sessions", "max-paste", "SIZE", "largest paste; a larger one is dropped", (*size)(&l.PasteMax), sizeString(d.PasteMax)},
+
+		{"Messages", "message-rate", "N", "messages and invitations a person may send per second", (*rate)(&o.MessageRate), fmt.Sprint(r.MessageRate)},
+		{"Messages", "message-burst", "N", "messages a person may send at once", (*count)(&o.MessageBurst), itoa(r.MessageBurst)},
+		{"Messages", "max-message-size", "SIZE", "size of one message", (*size)(&o.Text.Bytes), sizeString(r.Text.Bytes)},
+		{"Messages", "max-message-lines", "N", "lines in one message", (*count)(&o.Text.Lines), itoa(r.Text.Lines)},
+		{"Messages", "queue-events", "N", "events waiting for one person before they are cut off", (*count)(&o.QueueLen), itoa(r.QueueLen)},
+		{"Messages", "queue-size", "SIZE", "bytes waiting for one person before they are cut off", (*size)(&o.QueueBytes), sizeString(r.QueueBytes)},
+		{"Messages", "invite-ttl", "DUR", "how long an invitation stays open", (*duration)(&o.InviteTTL), r.InviteTTL.String()},
+	}
+}
+
+// parseConfig reads the environment, then the flags. A bad value is a
+// one-line error naming the setting; --help prints the usage to stdout and
+// returns flag.ErrHelp.
+func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c config, showVersion bool, err error) {
+	fs := flag.NewFlagSet("chatroom", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported in one line by the caller
+	sets := settings(&c, getenv)
+	for _, s := range sets {
+		if v := getenv(s.env()); v != "" {
+			if err := s.value.Set(v); err != nil {
+				return c, false, fmt.Errorf("%s: %q: %w", s.env(), v, err)
+			}
+		}
+		fs.Var(s.value, s.name, s.help)
+	}
+	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
+	fs.Usage = func() {}
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		usage(stdout, sets)
+		return c, false, err
+	case err != nil:
+		return c, false, fmt.Errorf("%w; see --help", err)
+	}
+	if fs.NArg() > 0 {
+		return c, false, fmt.Errorf("unexpected argument %q; see --help", fs.Arg(0))
+	}
+	return c, showVersion, nil
+}
+
+func usage(w io.Writer, sets []setting) {
+	fmt.Fprintf(w, "Usage: chatroom [flags]\n\nA chat server people reach with ssh: ssh -p 2222 alice@host\n")
+	fmt.Fprintf(w, "Every flag can also be set by its environment variable; flags win.\n")
+	group := ""
+	for _, s := range sets {
+		if s.group != group {
+			group = s.group
+			fmt.Fprintf(w, "\n%s:\n", group)
+		}
+		fmt.Fprintf(w, "  --%-28s %s\n  %-30s env %s, default %s\n", s.name+" "+s.arg, s.help, "", s.env(), s.def)
+	}
+	fmt.Fprintf(w, "\n  --%-28s %s\n  --%-28s %s\n", "version", "print the version and exit", "help", "print this help and exit")
+	fmt.Fprintf(w, "\nDUR is a Go duration (90s, 10m); SIZE is bytes with an optional KiB or MiB (64KiB).\n")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// The flag.Value types behind the settings.
+type (
+	text     string
+	address  string
+	count    int
+	size     int
+	duration time.Duration
+	boolean  bool
+	rate     float64
+)
+
+var errPositive = errors.New("must be more than zero")
+
+func (v *text) String() string     { return string(*v) }
+func (v *text) Set(s string) error { *v = text(s); return nil }
+
+func (v *address) String() string { return string(*v) }
+func (v *address) Set(s string) error {
+	if _, _, err := net.SplitHostPort(s); err != nil {
+		return errors.New("not an address (like :2222 or 127.0.0.1:2222)")
+	}
+	*v = address(s)
+	return nil
+}
+
+func (v *count) String() string { return strconv.Itoa(int(*v)) }
+func (v *count) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not a whole number")
+	}
+	if n <= 0 {
+		return errPositive
+	}
+	*v = count(n)
+	return nil
+}
+
+func (v *size) String() string { return sizeString(int(*v)) }
+func (v *size) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	*v = size(n)
+	return nil
+}
+
+func (v *duration) String() string { return time.Duration(*v).String() }
+func (v *duration) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("not a duration (like 90s or 10m)")
+	}
+	if d <= 0 {
+		return errPositive
+	}
+	*v = duration(d)
+	return nil
+}
+
+func (v *boolean) String() string { return strconv.FormatBool(bool(*v)) }
+func (v *boolean) IsBoolFlag() bool { return true }
+func (v *boolean) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("not true or false")
+	}
+	*v = boolean(b)
+	return nil
+}
+
+func (v *rate) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+func (v *rate) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return errors.New("not a number")
+	}
+	if f <= 0 {
+		return errPositive
+	}
+	*v = rate(f)
+	return nil
+}
+
+// parseSize reads "4096", "64KiB", "1MiB" (also K, KB, M, MB as binary).
+func parseSize(s string) (int, error) {
+	num, mult := strings.TrimSpace(s), 1
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"KiB", 1 << 10}, {"KB", 1 << 10}, {"K", 1 << 10}, {"MiB", 1 << 20}, {"MB", 1 << 20}, {"M", 1 << 20}, {"B", 1}} {
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil {
+		return 0, errors.New("not a size (like 4096, 64KiB or 1MiB)")
+	}
+	if n <= 0 {
+		return 0, errPositive
+	}
+	if n > (1<<31)/mult {
+		return 0, errors.New("too large")
+	}
+	return n * mult, nil
+}
+
+func sizeString(n int) string {
+	switch {
+	case n%(1<<20) == 0:
+		return strconv.Itoa(n>>20) + "MiB"
+	case n%(1<<10) == 0:
+		return strconv.Itoa(n>>10) + "KiB"
+	}
+	return strconv.Itoa(n)
+}
