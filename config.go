@@ -186,7 +186,7 @@ func (v *duration) Set(s string) error {
 	return nil
 }
 
-func (v *boolean) String() string { return strconv.FormatBool(bool(*v)) }
+func (v *boolean) String() string   { return strconv.FormatBool(bool(*v)) }
 func (v *boolean) IsBoolFlag() bool { return true }
 func (v *boolean) Set(s string) error {
 	b, err := strconv.ParseBool(s)
