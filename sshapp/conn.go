@@ -54,8 +54,14 @@ func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 	t, why := s.guard.admit(conn.RemoteAddr())
 	if t == nil {
 		s.log.Info("refused", "remote", conn.RemoteAddr().String(), "why", why)
-		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+		// Say why, then hang up gently: closing with the client's version
+		// line unread would reset the connection and lose ours.
+		_ = conn.SetDeadline(time.Now().Add(250 * time.Millisecond))
 		_, _ = io.WriteString(conn, "chatroom: "+why+"\r\n")
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.CloseWrite()
+			_, _ = io.Copy(io.Discard, io.LimitReader(conn, 4096))
+		}
 		_ = conn.Close()
 		return nil
 	}

@@ -40,8 +40,11 @@ func newConnGuard(lim Limits) *connGuard {
 
 // ticket follows one admitted connection through its life.
 type ticket struct {
-	g      *connGuard
-	key    string // "" when exempt from the per-address limits
+	g   *connGuard
+	key string // "" when exempt from the per-address limits
+	// refuse, if set, is why this connection will be refused once the
+	// handshake has made a channel to tell the person (an auth banner).
+	refuse string
 	mu     sync.Mutex
 	authed bool
 	done   bool
@@ -99,21 +102,31 @@ func (g *connGuard) admit(addr net.Addr) (*ticket, string) {
 		g.addrs[key] = a
 	}
 	a.recent = trimBefore(a.recent, now.Add(-g.lim.PerAddrWindow))
+	// Overload and abuse are refused before the handshake, where it costs
+	// nothing: the line sent is only shown by clients that look for it
+	// (OpenSSH does with -v).
 	switch {
 	case now.Before(a.penaltyUntil):
 		return nil, fmt.Sprintf("too many failed connections from your address; try again in %s", roundUp(a.penaltyUntil.Sub(now)))
 	case a.handshaking >= g.lim.PerAddrHandshakes:
 		return nil, "too many connections are starting from your address; try again in a moment"
-	case a.open >= g.lim.PerAddrConnections:
-		return nil, fmt.Sprintf("too many connections from your address (at most %d)", g.lim.PerAddrConnections)
-	case len(a.recent) >= g.lim.PerAddrNew:
-		return nil, fmt.Sprintf("too many new connections from your address; try again in %s", roundUp(a.recent[0].Add(g.lim.PerAddrWindow).Sub(now)))
 	}
-	a.recent = append(a.recent, now)
+	// A busy address (people behind one NAT) is told at authentication,
+	// in a banner every client shows; the handshake counts against the
+	// address, and so does the refusal.
+	t := &ticket{g: g, key: key}
+	switch {
+	case a.open >= g.lim.PerAddrConnections:
+		t.refuse = fmt.Sprintf("too many connections from your address (at most %d)", g.lim.PerAddrConnections)
+	case len(a.recent) >= g.lim.PerAddrNew:
+		t.refuse = fmt.Sprintf("too many new connections from your address; try again in %s", roundUp(a.recent[0].Add(g.lim.PerAddrWindow).Sub(now)))
+	default:
+		a.recent = append(a.recent, now)
+	}
 	a.handshaking++
 	a.open++
 	g.unauth++
-	return &ticket{g: g, key: key}, ""
+	return t, ""
 }
 
 // authenticated says the handshake succeeded.

@@ -177,8 +177,9 @@ func TestPerAddressConnectionsAreCapped(t *testing.T) {
 	for i := range 3 {
 		mine = append(mine, join(t, ts, fmt.Sprintf("me%d", i), termtest.Options{LocalIP: addrMe}))
 	}
-	if _, line := stalled(t, ts.addr, addrMe); line != "chatroom: too many connections from your address (at most 3)" {
-		t.Errorf("fourth connection: %q", line)
+	if _, err := termtest.Dial(ts.addr, "me3", termtest.Options{LocalIP: addrMe}); err == nil ||
+		!strings.Contains(err.Error(), `the server said "chatroom: too many connections from your address (at most 3)\r\n"`) {
+		t.Errorf("fourth connection: %v", err)
 	}
 	join(t, ts, "other", termtest.Options{LocalIP: addrOther})
 	mine[0].Close()
@@ -198,8 +199,9 @@ func TestPerAddressNewConnectionsAreCapped(t *testing.T) {
 	for i := range 3 {
 		join(t, ts, fmt.Sprintf("me%d", i), termtest.Options{LocalIP: addrMe}).Close()
 	}
-	if _, line := stalled(t, ts.addr, addrMe); !strings.HasPrefix(line, "chatroom: too many new connections from your address; try again in 10m") {
-		t.Errorf("fourth new connection: %q", line)
+	if _, err := termtest.Dial(ts.addr, "me3", termtest.Options{LocalIP: addrMe}); err == nil ||
+		!strings.Contains(err.Error(), `the server said "chatroom: too many new connections from your address; try again in 10m`) {
+		t.Errorf("fourth new connection: %v", err)
 	}
 	join(t, ts, "other", termtest.Options{LocalIP: addrOther})
 }

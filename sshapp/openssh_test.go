@@ -18,6 +18,7 @@ import (
 
 	"chatroom/internal/termtest"
 	"chatroom/room"
+	"chatroom/sshapp"
 
 	"github.com/creack/pty"
 	gossh "golang.org/x/crypto/ssh"
@@ -240,5 +241,23 @@ func TestOpenSSHPortForwardingIsRefused(t *testing.T) {
 	})
 	if !ok {
 		t.Errorf("ssh -L said %q", lerr.String())
+	}
+}
+
+func TestOpenSSHShowsWhyAnAddressIsRefused(t *testing.T) {
+	ts := startServerWith(t, serverOptions{Limits: sshapp.Limits{LimitLoopback: true, PerAddrNew: 1}})
+	o := newOpenSSH(t)
+	first := o.command(ts.addr, "alice", []string{"-T"})
+	first.Run() // uses up the address's one new connection
+	cmd := o.command(ts.addr, "alice", []string{"-o", "LogLevel=INFO", "-T"})
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+		t.Errorf("exit: %v, want a failure", err)
+	}
+	if !strings.Contains(stderr.String(), "chatroom: too many new connections from your address; try again in 10m") {
+		t.Errorf("ssh said %q", stderr.String())
 	}
 }

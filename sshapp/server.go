@@ -63,9 +63,16 @@ func New(cfg Config) (*Server, error) {
 		wish.WithVersion("chatroom"),
 		// Anyone may come in: with a key, or with no key at all through
 		// keyboard-interactive with no questions. Nothing is recorded here;
-		// who someone is comes from the session after authentication.
-		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
-		wish.WithKeyboardInteractiveAuth(func(ssh.Context, gossh.KeyboardInteractiveChallenge) bool { return true }),
+		// who someone is comes from the session after authentication. A
+		// connection the guard refused is told why in the banner.
+		wish.WithBannerHandler(func(ctx ssh.Context) string {
+			if st := stateOf(ctx); st != nil && st.ticket.refuse != "" {
+				return "chatroom: " + st.ticket.refuse + "\r\n"
+			}
+			return ""
+		}),
+		wish.WithPublicKeyAuth(func(ctx ssh.Context, _ ssh.PublicKey) bool { return admitted(ctx) }),
+		wish.WithKeyboardInteractiveAuth(func(ctx ssh.Context, _ gossh.KeyboardInteractiveChallenge) bool { return admitted(ctx) }),
 		func(srv *ssh.Server) error {
 			srv.HandshakeTimeout = s.limits.HandshakeTimeout
 			srv.ConnCallback = s.admit
@@ -88,6 +95,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ssh = srv
 	return s, nil
+}
+
+// admitted reports whether the guard let this connection in.
+func admitted(ctx ssh.Context) bool {
+	st := stateOf(ctx)
+	return st == nil || st.ticket.refuse == ""
 }
 
 // Serve accepts connections on l until Shutdown or Close.

@@ -233,3 +233,20 @@ func TestConnectionChurnLeavesNothingBehind(t *testing.T) {
 		t.Errorf("heap grew by %.1f MiB", after-baseHeap)
 	}
 }
+
+func TestWhatAClientSaysOfItselfIsCleanedBeforeItIsLogged(t *testing.T) {
+	var log logBuffer
+	ts := startServerWith(t, serverOptions{Log: &log})
+	join(t, ts, "alice", termtest.Options{Term: "xterm\x1b]0;pwned\x07\x1b[2J"})
+	waitFor(t, connect(t, ts, "bob\x1b[31m"), "the join screen", func(s string) bool { return strings.Contains(s, "Name:") })
+	if !eventually(func() bool { return strings.Contains(log.String(), "joined") }) {
+		t.Fatal("no join logged")
+	}
+	got := log.String()
+	if strings.ContainsAny(got, "\x1b\x07") {
+		t.Errorf("control characters reached the log:\n%q", got)
+	}
+	if !strings.Contains(got, "term=xterm") {
+		t.Errorf("TERM not logged:\n%s", got)
+	}
+}

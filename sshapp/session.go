@@ -102,6 +102,8 @@ func (s *Server) handle(sess ssh.Session) {
 			log.Info("left", "name", m.name, "why", m.goodbye)
 		}
 	}()
+	// What the client says of itself is cleaned before it reaches the log.
+	log = log.With("term", room.CleanLine(pty.Term, 64), "client", room.CleanLine(sess.Context().ClientVersion(), 64))
 	if m.member != nil {
 		log.Info("joined", "name", m.name)
 	}

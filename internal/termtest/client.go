@@ -106,14 +106,19 @@ func Dial(addr, user string, o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	var banner string
 	sc, chans, reqs, err := gossh.NewClientConn(nc, addr, &gossh.ClientConfig{
 		User:            user,
 		Auth:            auth,
 		HostKeyCallback: gossh.InsecureIgnoreHostKey(),
+		BannerCallback:  func(msg string) error { banner += msg; return nil },
 		Timeout:         o.Timeout,
 	})
 	if err != nil {
 		nc.Close()
+		if banner != "" {
+			err = fmt.Errorf("%w; the server said %q", err, banner)
+		}
 		return nil, err
 	}
 	conn := gossh.NewClient(sc, chans, reqs)
