@@ -303,6 +303,7 @@ func TestMouseCanBeTurnedOffForSelectingText(t *testing.T) {
 	ts := startServer(t, room.Options{})
 	alice := join(t, ts, "alice")
 	join(t, ts, "bob")
+	waitRow(t, alice, 0, `alice bob$`)
 	say(t, alice, "/mouse")
 	waitText(t, alice, "Mouse off")
 	// With reporting off the terminal keeps clicks to itself (to select).

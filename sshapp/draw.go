@@ -181,33 +181,49 @@ func (m *model) drawChat(b *bytes.Buffer) {
 	m.placeCursor(b, l)
 }
 
-// drawTop draws who is online, as many names as fit, then "+k more".
+// drawTop draws who is online, as many names as fit, then "+k more". Names
+// and the label are ASCII, so their length is their width.
 func (m *model) drawTop(b *bytes.Buffer) {
+	m.lastTop = m.clock()
 	m.hits = dropHits(m.hits, hitName)
-	var s strings.Builder
-	label := fmt.Sprintf(" %d online ", m.online.Len())
-	s.WriteString(m.th.bar + label + m.th.reset)
-	x := len(label)
 	n := m.online.Len()
+	moveTo(b, 0, 0)
+	label := " " + strconv.Itoa(n) + " online "
+	if len(label) > m.width {
+		label = label[:m.width]
+	}
+	b.WriteString(m.th.bar + label + m.th.reset)
+	x := len(label)
 	for i := range n {
 		name := m.online.At(i)
-		more := ""
+		more := 0 // the width of " +k more" if names are left after this one
 		if rest := n - i - 1; rest > 0 {
-			more = fmt.Sprintf(" +%d more", rest)
+			more = len(" + more") + digits(rest)
 		}
-		if x+1+len(name)+len(more) > m.width {
-			fmt.Fprintf(&s, " +%d more", n-i)
+		if x+1+len(name)+more > m.width {
+			if tail := " +" + strconv.Itoa(n-i) + " more"; x+len(tail) <= m.width {
+				b.WriteString(tail)
+			}
 			break
 		}
 		style := m.th.name(name)
 		if name == m.name {
 			style += m.th.self
 		}
-		s.WriteString(" " + style + name + m.th.reset)
+		b.WriteByte(' ')
+		b.WriteString(style + name + m.th.reset)
 		m.hits = append(m.hits, hit{kind: hitName, row: 0, x0: x + 1, x1: x + 1 + len(name), name: name})
 		x += 1 + len(name)
 	}
-	line(b, 0, ansi.TruncateWc(s.String(), m.width, ""))
+	b.WriteString("\x1b[m\x1b[K")
+}
+
+func digits(n int) int {
+	d := 1
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
 }
 
 // drawTabs draws the tab bar, with a hint or the scroll state on the right.

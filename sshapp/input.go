@@ -233,9 +233,10 @@ func (m *model) command(line string) tea.Cmd {
 	case "/help":
 		m.note(t, false, helpText)
 	case "/who":
-		names := make([]string, m.online.Len())
+		online := m.room.Online() // now, not as of the last frame
+		names := make([]string, online.Len())
 		for i := range names {
-			names[i] = m.online.At(i)
+			names[i] = online.At(i)
 		}
 		m.note(t, false, fmt.Sprintf("%d online: %s", len(names), strings.Join(names, ", ")))
 	case "/invite":

@@ -22,6 +22,8 @@ type (
 	eventsMsg []*room.Event
 	// shutdownMsg says the server is going down.
 	shutdownMsg struct{}
+	// topTickMsg says a delayed top bar redraw is due.
+	topTickMsg struct{}
 )
 
 type phase uint8
@@ -34,6 +36,9 @@ const (
 
 const (
 	historyLen  = 500 // items kept per tab
+	// topBarEvery spaces top bar redraws: when hundreds join at once,
+	// each session redraws its top bar a few times, not once per join.
+	topBarEvery = 250 * time.Millisecond
 	wheelLines  = 3
 	minWidth    = 20
 	minHeight   = 8
@@ -65,6 +70,8 @@ type model struct {
 	active        int
 	online        *room.Presence
 	dialogs       []*room.Event // invitations waiting for an answer, oldest first
+	lastTop       time.Time     // when the top bar was last drawn
+	topWaiting    bool          // a top bar redraw is scheduled
 	cancelFocus   bool          // the dialog's Cancel button has focus
 	mouse         bool          // mouse reporting is on
 
@@ -184,9 +191,16 @@ func (m *model) Update(msg tea.Msg) (next tea.Model, cmd tea.Cmd) {
 		}
 		m.dirty |= dirtyAll
 	case eventsMsg:
+		online := m.online
 		for _, ev := range msg {
 			m.apply(ev)
 		}
+		if m.online != online {
+			cmd = m.redrawTop()
+		}
+	case topTickMsg:
+		m.topWaiting = false
+		m.dirty |= dirtyTop
 	case endMsg:
 		cmd = m.quit(msg.why)
 	case inputDroppedMsg:
@@ -235,7 +249,6 @@ func (m *model) apply(ev *room.Event) {
 		m.add(main, item{ev: ev})
 	case room.Joined, room.Left:
 		m.online = ev.Online
-		m.dirty |= dirtyTop
 		m.add(main, item{ev: ev})
 	case room.Notice:
 		m.add(here, item{ev: ev})
@@ -286,6 +299,21 @@ func (m *model) apply(ev *room.Event) {
 			m.dirty |= dirtyTabs | dirtyInput
 		}
 	}
+}
+
+// redrawTop redraws the top bar now, or schedules it for when topBarEvery
+// has passed since the last time.
+func (m *model) redrawTop() tea.Cmd {
+	if m.topWaiting {
+		return nil
+	}
+	wait := topBarEvery - m.clock().Sub(m.lastTop)
+	if wait <= 0 {
+		m.dirty |= dirtyTop
+		return nil
+	}
+	m.topWaiting = true
+	return tea.Tick(wait, func(time.Time) tea.Msg { return topTickMsg{} })
 }
 
 func (m *model) chatTab(id room.ChatID) *tab {

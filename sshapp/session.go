@@ -223,6 +223,11 @@ type pump struct {
 	rate     int // input bytes a second
 	now      func() time.Time
 	dropping bool // input is being dropped; the user was told
+
+	held     []*room.Event // joins and leaves waiting for their frame
+	hold     *time.Timer   // fires when they are due
+	holding  bool
+	lastSent time.Time // when room events were last sent
 }
 
 func (pm *pump) run(ctx context.Context) {
@@ -234,6 +239,9 @@ func (pm *pump) run(ctx context.Context) {
 	esc := time.NewTimer(time.Hour)
 	esc.Stop()
 	defer esc.Stop()
+	pm.hold = time.NewTimer(time.Hour)
+	pm.hold.Stop()
+	defer pm.hold.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -288,14 +296,13 @@ func (pm *pump) run(ctx context.Context) {
 			pm.p.Send(resizeMsg{width, height})
 		case member = <-pm.joined:
 			ready, gone = member.Ready(), member.Done()
+			pm.joined = nil
 		case <-ready:
-			if evs := member.Take(nil); len(evs) > 0 {
-				pm.p.Send(eventsMsg(evs))
-			}
+			pm.events(member.Take(nil), false)
+		case <-pm.hold.C:
+			pm.events(nil, true)
 		case <-gone:
-			if evs := member.Take(nil); len(evs) > 0 {
-				pm.p.Send(eventsMsg(evs))
-			}
+			pm.events(member.Take(nil), true)
 			why := goodbyeText
 			if err := member.Err(); err != nil {
 				why = err.Error()
@@ -307,6 +314,44 @@ func (pm *pump) run(ctx context.Context) {
 			pm.closing = nil
 		}
 	}
+}
+
+// presenceEvery spaces the frames that carry only joins and leaves: when
+// hundreds of people connect at once, each session draws their notices a
+// few times a second rather than once per join. Anything else is drawn at
+// once, after the notices held before it.
+const presenceEvery = 250 * time.Millisecond
+
+// events sends room events to the program as one batch, holding a batch of
+// joins and leaves back while the last frame is recent (unless flush).
+func (pm *pump) events(evs []*room.Event, flush bool) {
+	pm.held = append(pm.held, evs...)
+	if len(pm.held) == 0 {
+		return
+	}
+	now := pm.now()
+	if !flush && presenceOnly(evs) && now.Sub(pm.lastSent) < presenceEvery {
+		if !pm.holding {
+			pm.holding = true
+			pm.hold.Reset(presenceEvery - now.Sub(pm.lastSent))
+		}
+		return
+	}
+	if pm.holding {
+		pm.hold.Stop()
+		pm.holding = false
+	}
+	pm.p.Send(eventsMsg(pm.held))
+	pm.held, pm.lastSent = nil, now
+}
+
+func presenceOnly(evs []*room.Event) bool {
+	for _, ev := range evs {
+		if ev.Kind != room.Joined && ev.Kind != room.Left {
+			return false
+		}
+	}
+	return true
 }
 
 // deliver sends input to the program within the input rate; what is over it

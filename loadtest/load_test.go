@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"net"
+	"testing"
+	"time"
+
+	"chatroom/room"
+	"chatroom/sshapp"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// startServer runs chatroom in this process on a loopback port.
+func startServer(tb testing.TB) string {
+	tb.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	key, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := room.New(room.Options{})
+	srv, err := sshapp.New(sshapp.Config{Room: r, HostKey: key})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	go srv.Serve(l)
+	tb.Cleanup(func() {
+		r.Close("test over")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return l.Addr().String()
+}
+
+func TestTheLoadGeneratorMeasuresDeliveryAndLatency(t *testing.T) {
+	addr := startServer(t)
+	rep, err := run(context.Background(), config{
+		Addr: addr, Clients: 12, Parallel: 4, Width: 100, Height: 30, Screens: 6,
+		Phases: []phase{{Rate: 0, Duration: 200 * time.Millisecond}, {Rate: 10, Duration: time.Second}},
+		Grace:  2 * time.Second, Prefix: "t",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ConnectFailed != 0 || rep.ClientsAtEnd != 12 {
+		t.Errorf("connect failed %d, %d at the end", rep.ConnectFailed, rep.ClientsAtEnd)
+	}
+	p := rep.Phases[1]
+	if p.Sent < 5 || p.Delivered != p.Expected || p.Expected != p.Sent*11 {
+		t.Errorf("sent %d, delivered %d of %d", p.Sent, p.Delivered, p.Expected)
+	}
+	if p.P50 <= 0 || p.P99 < p.P50 || p.Max < p.P99 || p.AllP99 < p.P50 {
+		t.Errorf("latencies out of order: %+v", p)
+	}
+	if rep.ScreensMissingLast != 0 {
+		t.Errorf("%d emulated screens do not show the last message", rep.ScreensMissingLast)
+	}
+}
+
+func TestALoadRunIsBounded(t *testing.T) {
+	for _, cfg := range []config{
+		{Clients: maxClients + 1, Phases: []phase{{1, time.Second}}},
+		{Clients: 10, Phases: []phase{{1, maxDuration}}, Grace: time.Second},
+	} {
+		if _, err := run(context.Background(), cfg); err == nil {
+			t.Errorf("a run of %d clients for %v was accepted", cfg.Clients, cfg.Phases[0].Duration)
+		}
+	}
+	if _, err := parsePhases("20/s:10s,0/s:5s"); err != nil {
+		t.Error(err)
+	}
+	for _, bad := range []string{"20", "x/s:1s", "1/s:-1s"} {
+		if _, err := parsePhases(bad); err == nil {
+			t.Errorf("phases %q accepted", bad)
+		}
+	}
+}
+
+// BenchmarkLoad runs the load generator against an in-process server:
+// 100 clients, 20 messages a second. It reports latency and delivery; CPU
+// is shared with the clients here, so measure a separate server for that.
+func BenchmarkLoad(b *testing.B) {
+	addr := startServer(b)
+	for i := range b.N {
+		rep, err := run(context.Background(), config{
+			Addr: addr, Clients: 100, Parallel: 32, Width: 100, Height: 30, Screens: -1,
+			Phases: []phase{{Rate: 20, Duration: 3 * time.Second}}, Grace: 2 * time.Second,
+			Prefix: string(rune('a' + i%26)),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := rep.Phases[0]
+		b.ReportMetric(float64(p.P50.Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(p.P99.Microseconds())/1000, "p99-ms")
+		b.ReportMetric(100*float64(p.Delivered)/float64(p.Expected), "delivered-%")
+		b.ReportMetric(float64(rep.ConnectTotal.Milliseconds()), "connect-ms")
+	}
+}
