@@ -51,4 +51,3 @@ func BenchmarkSessionNewMessage(b *testing.B) {
 		})
 	}
 }
-

@@ -35,7 +35,7 @@ const (
 )
 
 const (
-	historyLen  = 500 // items kept per tab
+	historyLen = 500 // items kept per tab
 	// topBarEvery spaces top bar redraws: when hundreds join at once,
 	// each session redraws its top bar a few times, not once per join.
 	topBarEvery = 250 * time.Millisecond
