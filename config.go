@@ -16,10 +16,13 @@ import (
 
 // config is everything an operator can set.
 type config struct {
-	listen  string // address to listen on
-	dataDir string // holds the host key and other state
-	limits  sshapp.Limits
-	room    room.Options
+	listen        string // address to listen on, unless systemd passes a socket
+	dataDir       string // holds the host key and other state
+	logFormat     string // text or json
+	metricsListen string // where to serve /metrics; "" for nowhere
+	pprof         bool   // serve /debug/pprof/ beside /metrics
+	limits        sshapp.Limits
+	room          room.Options
 }
 
 // setting is one flag and its environment variable.
@@ -41,10 +44,13 @@ func settings(c *config, getenv func(string) string) []setting {
 	}
 	d, r := sshapp.DefaultLimits, room.Defaults
 	l, o := &c.limits, &c.room
-	c.listen, c.dataDir, *l, *o = ":2222", dataDef, d, r
+	c.listen, c.dataDir, c.logFormat, *l, *o = ":2222", dataDef, "text", d, r
 	return []setting{
-		{"Server", "listen", "ADDR", "address to listen on", (*address)(&c.listen), ":2222"},
+		{"Server", "listen", "ADDR", "address to listen on (ignored when systemd passes a socket)", (*address)(&c.listen), ":2222"},
 		{"Server", "data-dir", "DIR", "directory for the host key and other state", (*text)(&c.dataDir), dataHelp},
+		{"Server", "log-format", "FORMAT", "log lines as text or json", (*choice)(&c.logFormat), "text"},
+		{"Server", "metrics-listen", "ADDR", "serve Prometheus metrics at http://ADDR/metrics", (*optionalAddress)(&c.metricsListen), "off"},
+		{"Server", "pprof", "BOOL", "also serve /debug/pprof/ on the metrics address", (*boolean)(&c.pprof), "false"},
 
 		{"Connections", "handshake-timeout", "DUR", "time allowed for the SSH handshake", (*duration)(&l.HandshakeTimeout), d.HandshakeTimeout.String()},
 		{"Connections", "max-unauthenticated", "N", "connections in their handshake at once", (*count)(&l.MaxUnauthenticated), itoa(d.MaxUnauthenticated)},
@@ -127,13 +133,15 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 // The flag.Value types behind the settings.
 type (
-	text     string
-	address  string
-	count    int
-	size     int
-	duration time.Duration
-	boolean  bool
-	rate     float64
+	text            string
+	address         string
+	optionalAddress string
+	choice          string // text or json
+	count           int
+	size            int
+	duration        time.Duration
+	boolean         bool
+	rate            float64
 )
 
 var errPositive = errors.New("must be more than zero")
@@ -147,6 +155,24 @@ func (v *address) Set(s string) error {
 		return errors.New("not an address (like :2222 or 127.0.0.1:2222)")
 	}
 	*v = address(s)
+	return nil
+}
+
+func (v *optionalAddress) String() string { return string(*v) }
+func (v *optionalAddress) Set(s string) error {
+	if s == "" || s == "off" {
+		*v = ""
+		return nil
+	}
+	return (*address)(v).Set(s)
+}
+
+func (v *choice) String() string { return string(*v) }
+func (v *choice) Set(s string) error {
+	if s != "text" && s != "json" {
+		return errors.New("not text or json")
+	}
+	*v = choice(s)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"chatroom/keys"
+	"chatroom/metrics"
 	"chatroom/room"
 	"chatroom/sshapp"
 )
@@ -44,15 +46,19 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stdout, "chatroom", versionString())
 		return 0
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := serve(c, log); err != nil {
+	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
+	if c.logFormat == "json" {
+		handler = slog.NewJSONHandler(stderr, nil)
+	}
+	log := slog.New(handler)
+	if err := serve(c, log, systemd{getenv}); err != nil {
 		log.Error("stopped", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func serve(c config, log *slog.Logger) error {
+func serve(c config, log *slog.Logger, sd systemd) error {
 	dir, err := filepath.Abs(c.dataDir)
 	if err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -64,22 +70,49 @@ func serve(c config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("host key", "path", filepath.Join(dir, keys.HostKeyFile), "type", hostKey.PublicKey().Type())
+	log.Info("host key", "path", filepath.Join(dir, keys.HostKeyFile), "fingerprint", keys.Fingerprint(hostKey.PublicKey()))
 
 	r := room.New(c.room)
-	srv, err := sshapp.New(sshapp.Config{Room: r, HostKey: hostKey, Logger: log, Limits: c.limits})
+	met := metrics.New(r)
+	srv, err := sshapp.New(sshapp.Config{Room: r, HostKey: hostKey, Logger: log, Limits: c.limits, Observer: met})
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", c.listen)
+	// A socket from systemd (socket activation) keeps connections queued
+	// while the service restarts; otherwise, listen ourselves.
+	l, err := sd.listener()
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
+	}
+	if l == nil {
+		if l, err = net.Listen("tcp", c.listen); err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+	} else {
+		log.Info("socket from systemd", "addr", l.Addr().String())
+	}
+	if c.metricsListen != "" {
+		ml, err := net.Listen("tcp", c.metricsListen)
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("metrics-listen: %w", err)
+		}
+		log.Info("metrics", "addr", ml.Addr().String(), "pprof", c.pprof)
+		hs := &http.Server{Handler: met.Handler(c.pprof), ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(ml)
+		defer hs.Close()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
+	if err := sd.notify("READY=1\nSTATUS=serving on " + l.Addr().String()); err != nil {
+		log.Warn("systemd", "err", err)
+	}
+	if every := sd.watchdogInterval(); every > 0 {
+		go watchdog(ctx, sd, every, r)
+	}
 
 	select {
 	case err := <-served:
@@ -88,6 +121,7 @@ func serve(c config, log *slog.Logger) error {
 	}
 	stop() // a second signal kills at once
 	log.Info("shutting down")
+	_ = sd.notify("STOPPING=1")
 	// The room first, so that every member hears why, then the sessions.
 	r.Close("The server is shutting down.")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
@@ -100,6 +134,22 @@ func serve(c config, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// watchdog tells systemd the server is alive, every interval, as long as
+// the room answers: a server stuck on its own lock is restarted.
+func watchdog(ctx context.Context, sd systemd, every time.Duration, r *room.Room) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.Online()
+			_ = sd.notify("WATCHDOG=1")
+		}
+	}
 }
 
 // versionString is the version and VCS revision this binary was built from.

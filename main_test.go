@@ -3,12 +3,16 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -281,4 +285,279 @@ func TestLimitsFromTheEnvironmentApply(t *testing.T) {
 		t.Errorf("second client: %q", second.Stderr())
 	}
 	s.stop(t, syscall.SIGTERM)
+}
+
+// notifySocket is a fake systemd notify socket; it collects what it hears.
+func notifySocket(t *testing.T) (string, <-chan string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	got := make(chan string, 100)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			got <- string(buf[:n])
+		}
+	}()
+	return path, got
+}
+
+func expectNotify(t *testing.T, got <-chan string, prefix string) string {
+	t.Helper()
+	for {
+		select {
+		case m := <-got:
+			if strings.HasPrefix(m, prefix) {
+				return m
+			}
+		case <-time.After(wait):
+			t.Fatalf("systemd was not told %q", prefix)
+		}
+	}
+}
+
+func TestSystemdHearsReadyWatchdogAndStopping(t *testing.T) {
+	path, got := notifySocket(t)
+	s := start(t, t.TempDir(), []string{"NOTIFY_SOCKET=" + path, "WATCHDOG_USEC=200000"},
+		"--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+	if m := expectNotify(t, got, "READY=1"); !strings.Contains(m, "STATUS=serving on "+s.addr) {
+		t.Errorf("ready message %q", m)
+	}
+	expectNotify(t, got, "WATCHDOG=1")
+	expectNotify(t, got, "WATCHDOG=1")
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	expectNotify(t, got, "STOPPING=1")
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			t.Errorf("exit: %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("did not stop")
+	}
+}
+
+// activated starts the binary as systemd would with socket activation: the
+// listening socket as fd 3, LISTEN_FDS=1 and LISTEN_PID set to its PID.
+func activated(t *testing.T, l *net.TCPListener, data string) *server {
+	t.Helper()
+	f, err := l.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := &server{exited: make(chan error, 1), addr: l.Addr().String()}
+	// sh's $$ is the PID that exec keeps.
+	s.cmd = exec.Command("sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"`, binary, "--listen", "127.0.0.1:1", "--data-dir", data)
+	s.cmd.ExtraFiles = []*os.File{f}
+	stderr, _ := s.cmd.StderrPipe()
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fromSystemd := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			s.mu.Lock()
+			s.log.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+			if strings.Contains(sc.Text(), "socket from systemd") {
+				close(fromSystemd)
+			}
+		}
+		s.exited <- s.cmd.Wait()
+	}()
+	t.Cleanup(func() { s.cmd.Process.Kill() })
+	select {
+	case <-fromSystemd:
+	case <-time.After(wait):
+		t.Fatalf("the server did not take the socket:\n%s", s.logs())
+	}
+	return s
+}
+
+func TestSocketActivationKeepsConnectionsWaitingAcrossARestart(t *testing.T) {
+	l, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	data := t.TempDir()
+	first := activated(t, l, data)
+	c, err := termtest.Dial(first.addr, "alice", termtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, alice.") }); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	first.stop(t, syscall.SIGTERM)
+
+	// No server now; systemd (here, this test) still holds the socket, so a
+	// new connection waits in its queue instead of being refused.
+	waiting := make(chan *termtest.Client, 1)
+	go func() {
+		c, err := termtest.Dial(first.addr, "bob", termtest.Options{Timeout: 30 * time.Second})
+		if err != nil {
+			t.Error(err)
+		}
+		waiting <- c
+	}()
+	second := activated(t, l, data)
+	c = <-waiting
+	if c == nil {
+		t.FailNow()
+	}
+	defer c.Close()
+	if err := c.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, bob.") }); err != nil {
+		t.Fatal(err)
+	}
+	second.stop(t, syscall.SIGTERM)
+}
+
+var metricsAddr = regexp.MustCompile(`msg=metrics addr=(\S+)`)
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %s", url, resp.Status)
+	}
+	return string(b)
+}
+
+// metric reads one sample from a scrape, by its full name with labels.
+func metric(t *testing.T, text, name string) float64 {
+	t.Helper()
+	for _, l := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no %s in the scrape", name)
+	return 0
+}
+
+func TestMetricsMoveWhileClientsChat(t *testing.T) {
+	s := start(t, t.TempDir(), nil, "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
+		"--metrics-listen", "127.0.0.1:0", "--pprof")
+	m := metricsAddr.FindStringSubmatch(s.logs())
+	if m == nil {
+		t.Fatalf("no metrics address logged:\n%s", s.logs())
+	}
+	url := "http://" + m[1]
+	before := scrape(t, url+"/metrics")
+	if metric(t, before, "chatroom_sessions") != 0 || metric(t, before, `chatroom_messages_total{kind="room"}`) != 0 {
+		t.Error("metrics not at zero before anyone came")
+	}
+	var cs []*termtest.Client
+	for _, name := range []string{"alice", "bob"} {
+		c, err := termtest.Dial(s.addr, name, termtest.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome") })
+		cs = append(cs, c)
+	}
+	cs[0].Send("hello\r")
+	cs[1].WaitFor(wait, func(s string) bool { return strings.Contains(s, "alice: hello") })
+	cs[1].Send("/invite alice\r")
+	if c, err := termtest.Dial(s.addr, "cmd", termtest.Options{NoPTY: true, Command: "ls"}); err == nil {
+		<-c.Done()
+		c.Close()
+	}
+	after := scrape(t, url+"/metrics")
+	for name, want := range map[string]float64{
+		"chatroom_sessions":                          2,
+		"chatroom_members":                           2,
+		`chatroom_messages_total{kind="room"}`:       1,
+		`chatroom_messages_total{kind="invitation"}`: 1,
+		`chatroom_refusals_total{reason="exec"}`:     1,
+	} {
+		if got := metric(t, after, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if metric(t, after, "chatroom_handshake_seconds_count") < 3 || metric(t, after, "chatroom_fanout_seconds_count") < 2 {
+		t.Error("handshake or fan-out latency not recorded")
+	}
+	if metric(t, after, "go_goroutines") <= 0 || metric(t, after, "process_resident_memory_bytes") <= 0 {
+		t.Error("no runtime metrics")
+	}
+	scrape(t, url+"/debug/pprof/")
+	s.stop(t, syscall.SIGTERM)
+}
+
+func TestPprofIsOffUnlessAskedFor(t *testing.T) {
+	s := start(t, t.TempDir(), []string{"CHATROOM_METRICS_LISTEN=127.0.0.1:0"}, "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+	m := metricsAddr.FindStringSubmatch(s.logs())
+	if m == nil {
+		t.Fatalf("no metrics address logged:\n%s", s.logs())
+	}
+	resp, err := http.Get("http://" + m[1] + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("pprof answered %s without --pprof", resp.Status)
+	}
+	s.stop(t, syscall.SIGTERM)
+}
+
+func TestJSONLogsAreOneObjectPerLine(t *testing.T) {
+	cmd := exec.Command(binary, "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-format", "json")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		var rec map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatalf("not JSON: %q", sc.Text())
+		}
+		if rec["msg"] == "listening" {
+			return
+		}
+	}
+	t.Fatal("no listening event")
+}
+
+func TestVersionNamesTheRevision(t *testing.T) {
+	rev, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Skip("not in a git checkout")
+	}
+	bin := filepath.Join(t.TempDir(), "chatroom")
+	if out, err := exec.Command("go", "build", "-buildvcs=true", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), strings.TrimSpace(string(rev))) {
+		t.Errorf("--version says %q; HEAD is %s", out, rev)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -86,6 +87,27 @@ type Room struct {
 	invites  map[InviteID]*invite
 	nextID   uint64
 	evicting []*Member // members whose queue overflowed, to remove
+
+	// Counters for Stats, updated with the lock held, read without it.
+	messages, private, invitations, slow atomic.Uint64
+}
+
+// Stats counts what the room has done since it was made.
+type Stats struct {
+	Members       int    // in the room now
+	Messages      uint64 // main-room messages
+	Private       uint64 // private messages
+	Invitations   uint64 // invitations sent
+	SlowConsumers uint64 // members removed because they could not keep up
+}
+
+// Stats reports the room's counters.
+func (r *Room) Stats() Stats {
+	r.mu.Lock()
+	n := len(r.members)
+	r.mu.Unlock()
+	return Stats{Members: n, Messages: r.messages.Load(), Private: r.private.Load(),
+		Invitations: r.invitations.Load(), SlowConsumers: r.slow.Load()}
 }
 
 type invite struct {
@@ -259,6 +281,7 @@ func (m *Member) Say(text string) error {
 	if err := m.canSend(); err != nil {
 		return err
 	}
+	r.messages.Add(1)
 	r.broadcast(&Event{Kind: Message, Time: r.opts.Now(), From: m.name, Text: text})
 	return nil
 }
@@ -308,6 +331,7 @@ func (m *Member) Invite(name string) error {
 	if err := m.canSend(); err != nil {
 		return err
 	}
+	r.invitations.Add(1)
 	r.nextID++
 	inv := &invite{id: InviteID(r.nextID), from: m, to: to}
 	inv.timer = time.AfterFunc(r.opts.InviteTTL, func() { r.expire(inv) })
@@ -357,6 +381,7 @@ func (m *Member) SendPrivate(id ChatID, text string) error {
 	if err := m.canSend(); err != nil {
 		return err
 	}
+	r.private.Add(1)
 	ev := &Event{Kind: PrivateMessage, Time: r.opts.Now(), From: m.name, To: c.peer(m).name, Text: text, Chat: id}
 	r.deliver(c.from, ev)
 	r.deliver(c.to, ev)
@@ -484,6 +509,7 @@ func (r *Room) unlock() {
 		m := r.evicting[0]
 		r.evicting = r.evicting[1:]
 		if !m.gone {
+			r.slow.Add(1)
 			r.remove(m, ErrSlowConsumer, "too slow to keep up")
 		}
 	}

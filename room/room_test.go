@@ -503,3 +503,26 @@ func TestMembersWhoSendTooFastAreToldToSlowDown(t *testing.T) {
 		t.Errorf("after refused blanks: %v", err)
 	}
 }
+
+func TestStatsCountWhatHappened(t *testing.T) {
+	r := room.New(room.Options{QueueLen: 6, MessageBurst: 100})
+	a, b := join(t, r, "a"), join(t, r, "b")
+	join(t, r, "slow") // reads nothing
+	events(a)
+	events(b)
+	a.Say("one")
+	a.Invite("b")
+	b.Answer(one(t, events(b), room.Invited).Invite, true)
+	chat := one(t, events(a), room.ChatOpened).Chat
+	events(b)
+	b.SendPrivate(chat, "psst")
+	for range 8 {
+		a.Say("more")
+		events(a)
+		events(b)
+	}
+	st := r.Stats()
+	if st.Members != 2 || st.Messages != 9 || st.Private != 1 || st.Invitations != 1 || st.SlowConsumers != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}

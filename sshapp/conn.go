@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"chatroom/room"
+
 	"charm.land/ssh"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -18,6 +20,7 @@ import (
 type connState struct {
 	ticket   *ticket
 	raw      net.Conn
+	accepted time.Time
 	sessions atomic.Int32 // session channels opened
 	chatting atomic.Bool  // a chat session started
 	timer    *time.Timer  // closes a connection that opens no chat
@@ -35,6 +38,7 @@ func stateOf(ctx ssh.Context) *connState {
 type guardedConn struct {
 	net.Conn
 	st *connState
+	s  *Server
 }
 
 func (c *guardedConn) Close() error {
@@ -43,6 +47,8 @@ func (c *guardedConn) Close() error {
 		if c.st.timer != nil {
 			c.st.timer.Stop()
 		}
+		c.s.obs.Connection(false)
+		c.s.log.Info("disconnect", "remote", c.RemoteAddr().String(), "after", time.Since(c.st.accepted).Round(time.Millisecond))
 	})
 	return c.Conn.Close()
 }
@@ -53,11 +59,12 @@ func (c *guardedConn) Close() error {
 func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 	t, why := s.guard.admit(conn.RemoteAddr())
 	if t == nil {
-		s.log.Info("refused", "remote", conn.RemoteAddr().String(), "why", why)
+		s.log.Info("refused", "remote", conn.RemoteAddr().String(), "why", why.text)
+		s.obs.Refused(why.reason)
 		// Say why, then hang up gently: closing with the client's version
 		// line unread would reset the connection and lose ours.
 		_ = conn.SetDeadline(time.Now().Add(250 * time.Millisecond))
-		_, _ = io.WriteString(conn, "chatroom: "+why+"\r\n")
+		_, _ = io.WriteString(conn, "chatroom: "+why.text+"\r\n")
 		if tc, ok := conn.(*net.TCPConn); ok {
 			_ = tc.CloseWrite()
 			_, _ = io.Copy(io.Discard, io.LimitReader(conn, 4096))
@@ -65,9 +72,16 @@ func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 		_ = conn.Close()
 		return nil
 	}
-	st := &connState{ticket: t, raw: conn}
+	st := &connState{ticket: t, raw: conn, accepted: time.Now()}
 	ctx.SetValue(connStateKey{}, st)
-	return &guardedConn{Conn: conn, st: st}
+	s.obs.Connection(true)
+	if t.refuse.reason != "" {
+		s.log.Info("refused", "remote", conn.RemoteAddr().String(), "why", t.refuse.text)
+		s.obs.Refused(t.refuse.reason)
+	} else {
+		s.log.Info("connect", "remote", conn.RemoteAddr().String())
+	}
+	return &guardedConn{Conn: conn, st: st, s: s}
 }
 
 // serverConfig hooks the end of authentication: the connection stops
@@ -76,13 +90,24 @@ func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 	st := stateOf(ctx)
 	return &gossh.ServerConfig{
 		AuthLogCallback: func(meta gossh.ConnMetadata, method string, err error) {
-			if err != nil || st == nil {
+			if st == nil {
 				return
 			}
+			remote, user := meta.RemoteAddr().String(), room.CleanLine(meta.User(), 64)
+			if err != nil {
+				// Clients try "none" first as a matter of course: not news.
+				if method != "none" {
+					s.log.Info("auth failed", "remote", remote, "user", user, "method", method)
+				}
+				return
+			}
+			s.log.Info("auth", "remote", remote, "user", user, "method", method)
+			s.obs.Handshake(time.Since(st.accepted))
 			st.ticket.authenticated()
 			st.timer = time.AfterFunc(s.limits.ShellTimeout, func() {
 				if !st.chatting.Load() {
-					s.log.Info("closed", "remote", meta.RemoteAddr().String(), "why", "no chat opened", "after", s.limits.ShellTimeout)
+					s.log.Info("closed", "remote", remote, "why", "no chat opened", "after", s.limits.ShellTimeout)
+					s.obs.Closed("shell_timeout")
 					_ = st.raw.Close()
 				}
 			})
@@ -94,6 +119,7 @@ func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 // its requests filtered before the SSH library sees them.
 func (s *Server) session(srv *ssh.Server, conn *gossh.ServerConn, ch gossh.NewChannel, ctx ssh.Context) {
 	if st := stateOf(ctx); st != nil && st.sessions.Add(1) > 1 {
+		s.obs.Refused("second_session")
 		_ = ch.Reject(gossh.Prohibited, "chatroom allows one session per connection")
 		return
 	}
@@ -178,7 +204,7 @@ func filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Request, lim Lim
 // keepalive asks the client for a sign of life every interval; after max
 // intervals without an answer the connection is closed, which frees its
 // name. It ends with ctx.
-func keepalive(ctx context.Context, conn gossh.Conn, interval time.Duration, max int, log *slog.Logger) {
+func keepalive(ctx context.Context, conn gossh.Conn, interval time.Duration, max int, log *slog.Logger, obs Observer) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	answered := make(chan struct{}, 1)
@@ -193,6 +219,7 @@ func keepalive(ctx context.Context, conn gossh.Conn, interval time.Duration, max
 			if waiting {
 				if missed++; missed >= max {
 					log.Info("closed", "why", "no answer to keepalives", "missed", missed)
+					obs.Closed("keepalive")
 					_ = conn.Close()
 					return
 				}

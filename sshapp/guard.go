@@ -44,7 +44,7 @@ type ticket struct {
 	key string // "" when exempt from the per-address limits
 	// refuse, if set, is why this connection will be refused once the
 	// handshake has made a channel to tell the person (an auth banner).
-	refuse string
+	refuse refusal
 	mu     sync.Mutex
 	authed bool
 	done   bool
@@ -72,29 +72,34 @@ func addrKey(a net.Addr) (key string, loopback bool) {
 	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64", ip.IsLoopback()
 }
 
+// refusal says why a connection is turned away: a reason for metrics and a
+// line for the person.
+type refusal struct{ reason, text string }
+
 // admit lets a connection from addr start its handshake, or says why not.
-func (g *connGuard) admit(addr net.Addr) (*ticket, string) {
+func (g *connGuard) admit(addr net.Addr) (*ticket, refusal) {
 	now := g.now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.sweep(now)
 
 	// The overall cap on unauthenticated connections, with early drop.
+	busy := refusal{"starting", "too many connections are starting; try again in a moment"}
 	if g.unauth >= g.lim.MaxUnauthenticated {
-		return nil, "too many connections are starting; try again in a moment"
+		return nil, busy
 	}
 	if g.unauth >= g.lim.EarlyDropFrom {
 		span := float64(g.lim.MaxUnauthenticated - g.lim.EarlyDropFrom)
 		p := 0.3 + 0.7*float64(g.unauth-g.lim.EarlyDropFrom)/span
 		if g.random() < p {
-			return nil, "too many connections are starting; try again in a moment"
+			return nil, busy
 		}
 	}
 
 	key, loopback := addrKey(addr)
 	if loopback && !g.lim.LimitLoopback {
 		g.unauth++
-		return &ticket{g: g}, ""
+		return &ticket{g: g}, refusal{}
 	}
 	a := g.addrs[key]
 	if a == nil {
@@ -107,9 +112,9 @@ func (g *connGuard) admit(addr net.Addr) (*ticket, string) {
 	// (OpenSSH does with -v).
 	switch {
 	case now.Before(a.penaltyUntil):
-		return nil, fmt.Sprintf("too many failed connections from your address; try again in %s", roundUp(a.penaltyUntil.Sub(now)))
+		return nil, refusal{"penalty", fmt.Sprintf("too many failed connections from your address; try again in %s", roundUp(a.penaltyUntil.Sub(now)))}
 	case a.handshaking >= g.lim.PerAddrHandshakes:
-		return nil, "too many connections are starting from your address; try again in a moment"
+		return nil, refusal{"addr_starting", "too many connections are starting from your address; try again in a moment"}
 	}
 	// A busy address (people behind one NAT) is told at authentication,
 	// in a banner every client shows; the handshake counts against the
@@ -117,16 +122,16 @@ func (g *connGuard) admit(addr net.Addr) (*ticket, string) {
 	t := &ticket{g: g, key: key}
 	switch {
 	case a.open >= g.lim.PerAddrConnections:
-		t.refuse = fmt.Sprintf("too many connections from your address (at most %d)", g.lim.PerAddrConnections)
+		t.refuse = refusal{"addr_connections", fmt.Sprintf("too many connections from your address (at most %d)", g.lim.PerAddrConnections)}
 	case len(a.recent) >= g.lim.PerAddrNew:
-		t.refuse = fmt.Sprintf("too many new connections from your address; try again in %s", roundUp(a.recent[0].Add(g.lim.PerAddrWindow).Sub(now)))
+		t.refuse = refusal{"addr_new", fmt.Sprintf("too many new connections from your address; try again in %s", roundUp(a.recent[0].Add(g.lim.PerAddrWindow).Sub(now)))}
 	default:
 		a.recent = append(a.recent, now)
 	}
 	a.handshaking++
 	a.open++
 	g.unauth++
-	return t, ""
+	return t, refusal{}
 }
 
 // authenticated says the handshake succeeded.

@@ -39,7 +39,7 @@ func TestEarlyDropGrowsTowardsTheCap(t *testing.T) {
 	for i := range lim.EarlyDropFrom {
 		g.random = func() float64 { return 0 } // the unluckiest draw
 		if tk, why := g.admit(tcp("127.0.0.1")); tk == nil {
-			t.Fatalf("connection %d refused below the drop point: %s", i, why)
+			t.Fatalf("connection %d refused below the drop point: %s", i, why.text)
 		}
 	}
 	// From there, a draw under the drop probability is refused: 30% at
@@ -74,7 +74,7 @@ func TestPenaltiesDoubleAndExpire(t *testing.T) {
 	fail := func() {
 		tk, why := g.admit(tcp("198.51.100.1"))
 		if tk == nil {
-			t.Fatalf("refused: %s", why)
+			t.Fatalf("refused: %s", why.text)
 		}
 		tk.closed() // before authenticating
 	}

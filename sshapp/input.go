@@ -19,7 +19,7 @@ type keyMap struct {
 	Accept, Decline, Leave, SwitchButton                    key.Binding
 }
 
-var keys = keyMap{
+var bindings = keyMap{
 	Send:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("Enter", "send")),
 	Quit:         key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("Ctrl+C", "leave")),
 	NextTab:      key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("Ctrl+N", "next tab")),
@@ -45,15 +45,15 @@ var keys = keyMap{
 }
 
 func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
-	if key.Matches(k, keys.Quit) {
+	if key.Matches(k, bindings.Quit) {
 		return m.quit(goodbyeText)
 	}
 	switch m.phase {
 	case phaseJoin:
 		switch {
-		case key.Matches(k, keys.Leave):
+		case key.Matches(k, bindings.Leave):
 			return m.quit(goodbyeText)
-		case key.Matches(k, keys.Send):
+		case key.Matches(k, bindings.Send):
 			m.join(strings.TrimSpace(m.input.value()))
 			return nil
 		}
@@ -68,17 +68,17 @@ func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	switch {
-	case key.Matches(k, keys.Send):
+	case key.Matches(k, bindings.Send):
 		return m.submit()
-	case key.Matches(k, keys.NextTab):
+	case key.Matches(k, bindings.NextTab):
 		m.switchTo((m.active + 1) % len(m.tabs))
-	case key.Matches(k, keys.PrevTab):
+	case key.Matches(k, bindings.PrevTab):
 		m.switchTo((m.active + len(m.tabs) - 1) % len(m.tabs))
-	case key.Matches(k, keys.PageUp):
+	case key.Matches(k, bindings.PageUp):
 		m.scrollBy(m.layout().streamRows() - 1)
-	case key.Matches(k, keys.PageDown):
+	case key.Matches(k, bindings.PageDown):
 		m.scrollBy(-(m.layout().streamRows() - 1))
-	case key.Matches(k, keys.Redraw):
+	case key.Matches(k, bindings.Redraw):
 		m.dirty |= dirtyAll
 	default:
 		m.edit(k)
@@ -91,17 +91,17 @@ var editing = []struct {
 	key key.Binding
 	do  func(*editor)
 }{
-	{keys.Left, (*editor).left},
-	{keys.Right, (*editor).right},
-	{keys.WordLeft, (*editor).wordLeft},
-	{keys.WordRight, (*editor).wordRight},
-	{keys.Home, (*editor).home},
-	{keys.End, (*editor).end},
-	{keys.Backspace, (*editor).backspace},
-	{keys.Delete, (*editor).deleteForward},
-	{keys.KillWordBack, (*editor).killWordBack},
-	{keys.KillToStart, (*editor).killToStart},
-	{keys.KillToEnd, (*editor).killToEnd},
+	{bindings.Left, (*editor).left},
+	{bindings.Right, (*editor).right},
+	{bindings.WordLeft, (*editor).wordLeft},
+	{bindings.WordRight, (*editor).wordRight},
+	{bindings.Home, (*editor).home},
+	{bindings.End, (*editor).end},
+	{bindings.Backspace, (*editor).backspace},
+	{bindings.Delete, (*editor).deleteForward},
+	{bindings.KillWordBack, (*editor).killWordBack},
+	{bindings.KillToStart, (*editor).killToStart},
+	{bindings.KillToEnd, (*editor).killToEnd},
 }
 
 // edit applies an editing key, or types the key's text.
@@ -141,13 +141,13 @@ func (m *model) typeText(s string) {
 
 func (m *model) dialogKey(k tea.KeyPressMsg) {
 	switch {
-	case key.Matches(k, keys.Accept):
+	case key.Matches(k, bindings.Accept):
 		m.answer(true)
-	case key.Matches(k, keys.Decline):
+	case key.Matches(k, bindings.Decline):
 		m.answer(false)
-	case key.Matches(k, keys.Send):
+	case key.Matches(k, bindings.Send):
 		m.answer(!m.cancelFocus)
-	case key.Matches(k, keys.SwitchButton):
+	case key.Matches(k, bindings.SwitchButton):
 		m.cancelFocus = !m.cancelFocus
 		m.dirty |= dirtyAll
 	}

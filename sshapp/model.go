@@ -57,6 +57,9 @@ type model struct {
 	clock  func() time.Time
 	// release, run once the program is running, stops Bubble Tea's ticker.
 	release tea.Cmd
+	// delivered is told, for metrics, how long after it was sent each
+	// message reached the terminal.
+	delivered func(time.Duration)
 
 	phase   phase
 	name    string
@@ -226,6 +229,14 @@ func (m *model) Update(msg tea.Msg) (next tea.Model, cmd tea.Cmd) {
 	}
 	if err := m.draw(); err != nil {
 		return m, tea.Quit
+	}
+	if evs, ok := msg.(eventsMsg); ok && m.delivered != nil {
+		now := m.clock()
+		for _, ev := range evs {
+			if ev.Kind == room.Message || ev.Kind == room.PrivateMessage {
+				m.delivered(now.Sub(ev.Time))
+			}
+		}
 	}
 	return m, cmd
 }

@@ -33,6 +33,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Limits bound what clients can do; zero fields take the defaults.
 	Limits Limits
+	// Observer is told what happens, for metrics; nil observes nothing.
+	Observer Observer
 }
 
 // Server is the chat's SSH server.
@@ -40,6 +42,7 @@ type Server struct {
 	room      *room.Room
 	log       *slog.Logger
 	limits    Limits
+	obs       Observer
 	guard     *connGuard
 	chats     atomic.Int64 // chat sessions now
 	ssh       *ssh.Server
@@ -56,8 +59,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	lim := cfg.Limits.withDefaults()
-	s := &Server{room: cfg.Room, log: cfg.Logger, limits: lim, guard: newConnGuard(lim), closing: make(chan struct{})}
+	s := &Server{room: cfg.Room, log: cfg.Logger, limits: lim, obs: cfg.Observer, guard: newConnGuard(lim), closing: make(chan struct{})}
 	srv, err := wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(cfg.HostKey); return nil },
 		wish.WithVersion("chatroom"),
@@ -66,8 +72,8 @@ func New(cfg Config) (*Server, error) {
 		// who someone is comes from the session after authentication. A
 		// connection the guard refused is told why in the banner.
 		wish.WithBannerHandler(func(ctx ssh.Context) string {
-			if st := stateOf(ctx); st != nil && st.ticket.refuse != "" {
-				return "chatroom: " + st.ticket.refuse + "\r\n"
+			if st := stateOf(ctx); st != nil && st.ticket.refuse.text != "" {
+				return "chatroom: " + st.ticket.refuse.text + "\r\n"
 			}
 			return ""
 		}),
@@ -100,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 // admitted reports whether the guard let this connection in.
 func admitted(ctx ssh.Context) bool {
 	st := stateOf(ctx)
-	return st == nil || st.ticket.refuse == ""
+	return st == nil || st.ticket.refuse.text == ""
 }
 
 // Serve accepts connections on l until Shutdown or Close.
@@ -158,6 +164,7 @@ func refuseChannel(_ *ssh.Server, _ *gossh.ServerConn, ch gossh.NewChannel, _ ss
 
 func (s *Server) refuseSubsystem(sess ssh.Session) {
 	s.log.Info("refused", "remote", sess.RemoteAddr().String(), "user", room.CleanLine(sess.User(), 64), "why", "subsystem", "subsystem", room.CleanLine(sess.Subsystem(), 64))
+	s.obs.Refused("subsystem")
 	wish.Errorf(sess, "chatroom: the %s subsystem is not available; connect with plain ssh to chat\n", room.CleanLine(sess.Subsystem(), 32))
 	_ = sess.Exit(1)
 }

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"chatroom/keys"
 	"chatroom/room"
 
 	tea "charm.land/bubbletea/v2"
@@ -53,15 +54,18 @@ func (s *Server) handle(sess ssh.Session) {
 	switch {
 	case sess.RawCommand() != "":
 		log.Info("refused", "why", "exec")
+		s.obs.Refused("exec")
 		refuse(sess, "chatroom: commands are not supported; run ssh without a command to join the chat")
 		return
 	case !ok:
 		log.Info("refused", "why", "no terminal")
+		s.obs.Refused("no_terminal")
 		refuse(sess, "chatroom: a terminal is needed; run ssh without -T (add -t if it still fails)")
 		return
 	}
 	select {
 	case <-s.closing:
+		s.obs.Refused("shutting_down")
 		refuse(sess, "chatroom: the server is shutting down")
 		return
 	default:
@@ -69,10 +73,13 @@ func (s *Server) handle(sess ssh.Session) {
 	if n := s.chats.Add(1); n > int64(s.limits.MaxSessions) {
 		s.chats.Add(-1)
 		log.Warn("refused", "why", "server full", "sessions", n-1)
+		s.obs.Refused("server_full")
 		refuse(sess, "chatroom: the server is full; try again later")
 		return
 	}
 	defer s.chats.Add(-1)
+	s.obs.Session(true)
+	defer s.obs.Session(false)
 	if st := stateOf(sess.Context()); st != nil {
 		st.chatting.Store(true)
 	}
@@ -88,11 +95,13 @@ func (s *Server) handle(sess ssh.Session) {
 
 	out := newStallWriter(sess, s.limits.WriteTimeout, func() {
 		log.Warn("closed", "why", "a write was stuck", "after", s.limits.WriteTimeout)
+		s.obs.Closed("write_stall")
 		closeConn(sess)
 	})
 	defer out.stop()
 	joined := make(chan *room.Member, 1)
 	m := newModel(s.room, th, out, log, joined, sess.User(), width, height, s.limits.PasteMax)
+	m.delivered = s.obs.Delivered
 	// Leave when the session ends, however it ends: the program may end
 	// while the connection stays open (a user who quits), and the
 	// connection may be gone before the program starts.
@@ -103,7 +112,8 @@ func (s *Server) handle(sess ssh.Session) {
 		}
 	}()
 	// What the client says of itself is cleaned before it reaches the log.
-	log = log.With("term", room.CleanLine(pty.Term, 64), "client", room.CleanLine(sess.Context().ClientVersion(), 64))
+	log = log.With("key", keys.Fingerprint(sess.PublicKey()),
+		"term", room.CleanLine(pty.Term, 64), "client", room.CleanLine(sess.Context().ClientVersion(), 64))
 	if m.member != nil {
 		log.Info("joined", "name", m.name)
 	}
@@ -129,7 +139,7 @@ func (s *Server) handle(sess ssh.Session) {
 	if conn, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
 		go func() {
 			defer recoverSession(log, cancel)
-			keepalive(ctx, conn, s.limits.KeepaliveInterval, s.limits.KeepaliveMax, log)
+			keepalive(ctx, conn, s.limits.KeepaliveInterval, s.limits.KeepaliveMax, log, s.obs)
 		}()
 	}
 	// consumed has room for the one signal the reader waits for, so the pump
@@ -140,7 +150,7 @@ func (s *Server) handle(sess ssh.Session) {
 		readInput(ctx, sess, chunks, consumed)
 	}()
 	pm := &pump{
-		p: p, log: log, joined: joined, winch: winch, closing: s.closing,
+		p: p, log: log, obs: s.obs, joined: joined, winch: winch, closing: s.closing,
 		chunks: chunks, consumed: consumed,
 		parser:  newInputParser(s.limits.PasteMax),
 		limiter: newInputLimiter(s.limits.InputRate, s.limits.InputBurst),
@@ -160,6 +170,7 @@ func (s *Server) handle(sess ssh.Session) {
 	switch {
 	case errors.Is(err, tea.ErrProgramPanic):
 		log.Error("session crashed", "err", err) // Bubble Tea printed the panic
+		s.obs.Closed("crash")
 		m.goodbye = crashText
 	case m.goodbye == "":
 		m.goodbye = "Connection closed."
@@ -213,6 +224,7 @@ func readInput(ctx context.Context, r io.Reader, chunks chan<- []byte, consumed 
 type pump struct {
 	p        *tea.Program
 	log      *slog.Logger
+	obs      Observer
 	joined   <-chan *room.Member
 	winch    <-chan ssh.Window
 	closing  <-chan struct{}
@@ -263,9 +275,11 @@ func (pm *pump) run(ctx context.Context) {
 			switch {
 			case flood:
 				pm.log.Warn("closed", "why", "input flood")
+				pm.obs.Closed("input_flood")
 				pm.p.Send(endMsg{floodReason(pm.rate)})
 			case err != nil:
 				pm.log.Warn("closed", "why", "paste flood")
+				pm.obs.Closed("paste_flood")
 				pm.p.Send(endMsg{"Disconnected: a paste kept coming long after it was too big."})
 			}
 			if pm.parser.pending() {
@@ -306,6 +320,10 @@ func (pm *pump) run(ctx context.Context) {
 			why := goodbyeText
 			if err := member.Err(); err != nil {
 				why = err.Error()
+			}
+			if errors.Is(member.Err(), room.ErrSlowConsumer) {
+				pm.log.Warn("closed", "why", "too slow to keep up")
+				pm.obs.Closed("slow_consumer")
 			}
 			pm.p.Send(endMsg{why})
 			ready, gone = nil, nil
