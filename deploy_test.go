@@ -1,0 +1,123 @@
+package main_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func need(t *testing.T, tool, pkg string) {
+	t.Helper()
+	if _, err := exec.LookPath(tool); err != nil {
+		t.Fatalf("%s is needed (apt-get install %s; .ci/run does it)", tool, pkg)
+	}
+}
+
+func TestTheServiceUnitVerifiesAndIsHardened(t *testing.T) {
+	need(t, "systemd-analyze", "systemd")
+	unit, err := os.ReadFile("deploy/chatroom.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Type=notify", "DynamicUser=yes", "StateDirectory=chatroom", "WatchdogSec=", "EnvironmentFile=-/etc/default/chatroom"} {
+		if !strings.Contains(string(unit), want) {
+			t.Errorf("the unit lacks %s", want)
+		}
+	}
+	// verify checks that ExecStart exists: point it at the binary as built.
+	dir := t.TempDir()
+	installed := strings.Replace(string(unit), "ExecStart=/usr/bin/chatroom", "ExecStart="+binary, 1)
+	os.WriteFile(filepath.Join(dir, "chatroom.service"), []byte(installed), 0o644)
+	sock, _ := os.ReadFile("deploy/chatroom.socket")
+	os.WriteFile(filepath.Join(dir, "chatroom.socket"), sock, 0o644)
+	out, err := exec.Command("systemd-analyze", "verify", filepath.Join(dir, "chatroom.service"), filepath.Join(dir, "chatroom.socket")).CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	out, _ = exec.Command("systemd-analyze", "security", "--offline=true", "deploy/chatroom.service").CombinedOutput()
+	m := regexp.MustCompile(`Overall exposure level for chatroom.service: ([0-9.]+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no exposure level in:\n%s", out)
+	}
+	if level, _ := strconv.ParseFloat(string(m[1]), 64); level > 1.5 {
+		t.Errorf("exposure %v, want 1.5 or less:\n%s", level, out)
+	}
+}
+
+func TestTheEnvFileListsEverySettingWithItsDefault(t *testing.T) {
+	help, _ := runBinary(t, nil, "--help")
+	env, err := os.ReadFile("deploy/chatroom.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := regexp.MustCompile(`env (CHATROOM_\w+), default (.*)`).FindAllStringSubmatch(help, -1)
+	if len(settings) < 25 {
+		t.Fatalf("only %d settings in --help", len(settings))
+	}
+	var all []string
+	for _, s := range settings {
+		name, def := s[1], s[2]
+		line := regexp.MustCompile(`(?m)^#` + name + `=(.*)$`).FindStringSubmatch(string(env))
+		if line == nil {
+			t.Errorf("deploy/chatroom.env does not list %s", name)
+			continue
+		}
+		if line[1] != "" && line[1] != def {
+			t.Errorf("%s: the env file says %q, --help says %q", name, line[1], def)
+		}
+		if line[1] != "" {
+			all = append(all, name+"="+line[1])
+		}
+	}
+	// Every line, uncommented, is a valid setting.
+	if out, code := runBinary(t, all, "--version"); code != 0 {
+		t.Errorf("the env file's values do not all parse: %s", out)
+	}
+}
+
+func TestTheDebianPackage(t *testing.T) {
+	need(t, "dpkg-deb", "dpkg")
+	need(t, "lintian", "lintian")
+	out := t.TempDir()
+	build := exec.Command("deploy/package.sh", out)
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("deploy/package.sh: %v\n%s", err, b)
+	}
+	debs, _ := filepath.Glob(filepath.Join(out, "*.deb"))
+	if len(debs) != 1 {
+		t.Fatalf("packages built: %v", debs)
+	}
+	deb := debs[0]
+	contents, err := exec.Command("dpkg-deb", "--contents", deb).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"./usr/bin/chatroom", "./lib/systemd/system/chatroom.service",
+		"./lib/systemd/system/chatroom.socket", "./etc/default/chatroom", "./usr/share/doc/chatroom/copyright"} {
+		if !strings.Contains(string(contents), want+"\n") {
+			t.Errorf("the package lacks %s:\n%s", want, contents)
+		}
+	}
+	conffiles, err := exec.Command("dpkg-deb", "--info", deb, "conffiles").Output()
+	if err != nil || strings.TrimSpace(string(conffiles)) != "/etc/default/chatroom" {
+		t.Errorf("conffiles %q (%v), want /etc/default/chatroom", conffiles, err)
+	}
+	// The binary inside runs and knows its version.
+	x := t.TempDir()
+	if b, err := exec.Command("dpkg-deb", "--extract", deb, x).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	version, _ := exec.Command("dpkg-deb", "--field", deb, "Version").Output()
+	got, err := exec.Command(filepath.Join(x, "usr/bin/chatroom"), "--version").Output()
+	if err != nil || !strings.Contains(string(got), strings.TrimSpace(string(version))) {
+		t.Errorf("packaged --version says %q (%v); the package is %s", got, err, version)
+	}
+	lint := exec.Command("lintian", "--fail-on", "error", deb)
+	if b, err := lint.CombinedOutput(); err != nil {
+		t.Errorf("lintian found errors: %v\n%s", err, b)
+	}
+}
