@@ -21,6 +21,8 @@ type config struct {
 	logFormat     string // text or json
 	metricsListen string // where to serve /metrics; "" for nowhere
 	pprof         bool   // serve /debug/pprof/ beside /metrics
+	allowKeys     string // authorized_keys of the only keys that may connect; "" for anyone
+	adminKeys     string // authorized_keys of the moderators
 	limits        sshapp.Limits
 	room          room.Options
 }
@@ -51,6 +53,9 @@ func settings(c *config, getenv func(string) string) []setting {
 		{"Server", "log-format", "FORMAT", "log lines as text or json", (*choice)(&c.logFormat), "text"},
 		{"Server", "metrics-listen", "ADDR", "serve Prometheus metrics at http://ADDR/metrics", (*optionalAddress)(&c.metricsListen), "off"},
 		{"Server", "pprof", "BOOL", "also serve /debug/pprof/ on the metrics address", (*boolean)(&c.pprof), "false"},
+
+		{"Keys", "allow-keys", "FILE", "only the keys in this authorized_keys file may connect (reread on SIGHUP)", (*text)(&c.allowKeys), "anyone may connect"},
+		{"Keys", "admin-keys", "FILE", "the moderators' keys, an authorized_keys file (reread on SIGHUP)", (*text)(&c.adminKeys), "no moderators"},
 
 		{"Connections", "handshake-timeout", "DUR", "time allowed for the SSH handshake", (*duration)(&l.HandshakeTimeout), d.HandshakeTimeout.String()},
 		{"Connections", "max-unauthenticated", "N", "connections in their handshake at once", (*count)(&l.MaxUnauthenticated), itoa(d.MaxUnauthenticated)},

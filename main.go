@@ -35,6 +35,9 @@ func main() {
 }
 
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "names" {
+		return namesCommand(args[1:], getenv, stdout, stderr)
+	}
 	c, showVersion, err := parseConfig(args, getenv, stdout)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -72,9 +75,18 @@ func serve(c config, log *slog.Logger, sd systemd) error {
 	}
 	log.Info("host key", "path", filepath.Join(dir, keys.HostKeyFile), "fingerprint", keys.Fingerprint(hostKey.PublicKey()))
 
+	names, err := keys.OpenStore(dir)
+	if err != nil {
+		return fmt.Errorf("names: %w", err)
+	}
+	allowed, admins, err := loadKeySets(c)
+	if err != nil {
+		return err
+	}
 	r := room.New(c.room)
 	met := metrics.New(r)
-	srv, err := sshapp.New(sshapp.Config{Room: r, HostKey: hostKey, Logger: log, Limits: c.limits, Observer: met})
+	srv, err := sshapp.New(sshapp.Config{Room: r, HostKey: hostKey, Logger: log, Limits: c.limits, Observer: met,
+		Names: names, Allowed: allowed, Admins: admins})
 	if err != nil {
 		return err
 	}
@@ -113,11 +125,34 @@ func serve(c config, log *slog.Logger, sd systemd) error {
 	if every := sd.watchdogInterval(); every > 0 {
 		go watchdog(ctx, sd, every, r)
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	flush := time.NewTicker(30 * time.Second)
+	defer flush.Stop()
 
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
+wait:
+	for {
+		select {
+		case err := <-served:
+			return err
+		case <-ctx.Done():
+			break wait
+		case <-hup:
+			// New key files; sessions whose key is no longer allowed close.
+			allowed, admins, err := loadKeySets(c)
+			if err != nil {
+				log.Error("reload", "err", err)
+				continue
+			}
+			srv.SetAdmins(admins)
+			srv.SetAllowed(allowed)
+			log.Info("reloaded", "allowed", allowed.Len(), "admins", admins.Len())
+		case <-flush.C:
+			if err := names.Flush(); err != nil {
+				log.Error("names", "err", err)
+			}
+		}
 	}
 	stop() // a second signal kills at once
 	log.Info("shutting down")
@@ -129,11 +164,30 @@ func serve(c config, log *slog.Logger, sd systemd) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown", "err", err)
 	}
+	if err := names.Flush(); err != nil {
+		log.Error("names", "err", err)
+	}
 	if err := <-served; err != nil && !errors.Is(err, sshapp.ErrServerClosed) {
 		return err
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// loadKeySets reads the allow and admin key files named in c (nil when
+// none is named).
+func loadKeySets(c config) (allowed, admins *keys.KeySet, err error) {
+	if c.allowKeys != "" {
+		if allowed, err = keys.LoadAuthorizedKeys(c.allowKeys); err != nil {
+			return nil, nil, fmt.Errorf("allow-keys: %w", err)
+		}
+	}
+	if c.adminKeys != "" {
+		if admins, err = keys.LoadAuthorizedKeys(c.adminKeys); err != nil {
+			return nil, nil, fmt.Errorf("admin-keys: %w", err)
+		}
+	}
+	return allowed, admins, nil
 }
 
 // watchdog tells systemd the server is alive, every interval, as long as

@@ -42,7 +42,7 @@ func HostKeyFileOrCreate(path string) (gossh.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("host key: encode: %w", err)
 	}
-	if err := writeFileAtomic(path, pem.EncodeToMemory(block), 0o600); err != nil {
+	if err := writeFileAtomic(path, pem.EncodeToMemory(block), 0o600, false); err != nil {
 		return nil, fmt.Errorf("host key: %w", err)
 	}
 	// Read back what is on disk: if another process won a race to create the
@@ -50,9 +50,10 @@ func HostKeyFileOrCreate(path string) (gossh.Signer, error) {
 	return HostKeyFileOrCreate(path)
 }
 
-// writeFileAtomic writes data to a temporary file beside path, syncs it, and
-// links it into place only if path does not exist yet.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+// writeFileAtomic writes data to a temporary file beside path, syncs it,
+// puts it in place (replacing path, or only if path does not exist yet) and
+// syncs the directory: after a crash path holds the old data or the new.
+func writeFileAtomic(path string, data []byte, mode os.FileMode, replace bool) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -73,6 +74,12 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	}
 	if err := tmp.Close(); err != nil {
 		return err
+	}
+	if replace {
+		if err := os.Rename(tmp.Name(), path); err != nil {
+			return err
+		}
+		return syncDir(dir)
 	}
 	// Link, unlike rename, fails when path exists: a key someone else just
 	// made is never replaced.

@@ -25,7 +25,8 @@ const (
 	// Text says why (ReasonExpired, ReasonLeft).
 	InviteEnded
 	// ChatOpened says private chat Chat between From (the inviter) and To
-	// is open.
+	// is open; Text is ReasonResumed when it carries on from a session the
+	// member replaced.
 	ChatOpened
 	// PrivateMessage is a message by From in private chat Chat.
 	PrivateMessage
@@ -41,6 +42,7 @@ const (
 	ReasonExpired = "expired"
 	ReasonLeft    = "left"
 	ReasonClosed  = "closed the chat"
+	ReasonResumed = "resumed"
 )
 
 // InviteID names one invitation.

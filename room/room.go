@@ -4,6 +4,7 @@
 package room
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"sync"
@@ -166,11 +167,14 @@ func New(opts Options) *Room {
 
 // Member is one person in the room. Its methods are safe for concurrent use.
 type Member struct {
-	room  *Room
-	name  string
-	q     *queue
-	done  chan struct{}
-	sends *rate.Limiter // messages and invitations
+	room     *Room
+	name     string
+	id       string // who this is, beyond the name; "" for nobody in particular
+	joinedAt time.Time
+	replaced bool // took the place of a session of the same identity
+	q        *queue
+	done     chan struct{}
+	sends    *rate.Limiter // messages and invitations
 
 	// Guarded by room.mu.
 	gone    bool
@@ -182,6 +186,13 @@ type Member struct {
 // Name is the member's chat name.
 func (m *Member) Name() string { return m.name }
 
+// JoinedAt is when the member joined.
+func (m *Member) JoinedAt() time.Time { return m.joinedAt }
+
+// Replaced reports whether the member took the place of an earlier session
+// of the same identity (see JoinAs).
+func (m *Member) Replaced() bool { return m.replaced }
+
 // Ready has a value whenever events are waiting; collect them with Take.
 func (m *Member) Ready() <-chan struct{} { return m.q.ready }
 
@@ -192,8 +203,8 @@ func (m *Member) Take(buf []*Event) []*Event { return m.q.take(buf) }
 // or the room closed. Events already waiting can still be taken.
 func (m *Member) Done() <-chan struct{} { return m.done }
 
-// Err says why the member is out: nil after Leave, ErrSlowConsumer or a
-// *ClosedError. It is only meaningful once Done is closed.
+// Err says why the member is out: nil after Leave, ErrSlowConsumer,
+// ErrTakenOver, a *KickedError, or a *ClosedError. It is only meaningful once Done is closed.
 func (m *Member) Err() error {
 	m.room.mu.Lock()
 	defer m.room.mu.Unlock()
@@ -202,7 +213,14 @@ func (m *Member) Err() error {
 
 // Join adds a member named name. Exactly one of several concurrent joins of
 // one name succeeds; the others get ErrNameTaken.
-func (r *Room) Join(name string) (*Member, error) {
+func (r *Room) Join(name string) (*Member, error) { return r.JoinAs(name, "") }
+
+// JoinAs is Join for a member with an identity (a key fingerprint, say; ""
+// for none). If name is held by a member of the same identity, the new
+// member takes its place: the old one is removed with ErrTakenOver, its
+// private chats and invitations pass to the new one, and the others see
+// no one leave or join. Identities are compared in constant time.
+func (r *Room) JoinAs(name, id string) (*Member, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
@@ -211,22 +229,90 @@ func (r *Room) Join(name string) (*Member, error) {
 	if r.closed {
 		return nil, ErrClosed
 	}
-	if _, ok := r.members[name]; ok {
-		return nil, ErrNameTaken
-	}
 	m := &Member{
-		room:    r,
-		name:    name,
-		q:       newQueue(r.opts.QueueLen, r.opts.QueueBytes),
-		done:    make(chan struct{}),
-		sends:   rate.NewLimiter(rate.Limit(r.opts.MessageRate), r.opts.MessageBurst),
-		chats:   make(map[ChatID]*chat),
-		invites: make(map[InviteID]*invite),
+		room:     r,
+		name:     name,
+		id:       id,
+		joinedAt: r.opts.Now(),
+		q:        newQueue(r.opts.QueueLen, r.opts.QueueBytes),
+		done:     make(chan struct{}),
+		sends:    rate.NewLimiter(rate.Limit(r.opts.MessageRate), r.opts.MessageBurst),
+		chats:    make(map[ChatID]*chat),
+		invites:  make(map[InviteID]*invite),
+	}
+	if old := r.members[name]; old != nil {
+		if id == "" || !sameID(old.id, id) {
+			return nil, ErrNameTaken
+		}
+		r.takeOver(old, m)
+		return m, nil
 	}
 	r.members[name] = m
 	r.online = r.online.with(name)
 	r.broadcast(&Event{Kind: Joined, Time: r.opts.Now(), From: name, Online: r.online})
 	return m, nil
+}
+
+func sameID(a, b string) bool {
+	return len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// ErrTakenOver is why a member is removed when the same person signs in
+// again elsewhere.
+var ErrTakenOver = errors.New("signed in from elsewhere")
+
+// takeOver puts m in old's place. Called with r.mu held.
+func (r *Room) takeOver(old, m *Member) {
+	old.gone, old.err = true, ErrTakenOver
+	close(old.done)
+	m.replaced = true
+	r.members[m.name] = m
+	now := r.opts.Now()
+	// The chats go on with the new session; it hears of each so it can
+	// show them.
+	for id, c := range old.chats {
+		delete(old.chats, id)
+		if !c.open {
+			continue
+		}
+		if c.from == old {
+			c.from = m
+		} else {
+			c.to = m
+		}
+		m.chats[id] = c
+		r.deliver(m, &Event{Kind: ChatOpened, Time: now, From: c.from.name, To: c.to.name, Chat: id, Text: ReasonResumed})
+	}
+	for id, inv := range old.invites {
+		delete(old.invites, id)
+		m.invites[id] = inv
+		if inv.from == old {
+			inv.from = m
+		} else {
+			inv.to = m
+			r.deliver(m, &Event{Kind: Invited, Time: now, From: inv.from.name, To: m.name, Invite: id})
+		}
+	}
+}
+
+// KickedError is why a member was removed by Kick.
+type KickedError struct{ Reason string }
+
+func (e *KickedError) Error() string { return e.Reason }
+
+// Kick removes the member called name. Everyone sees them leave, with
+// reason; they get a *KickedError with it. It reports whether anyone was
+// removed.
+func (r *Room) Kick(name, reason string) bool {
+	reason = CleanLine(reason, 200)
+	r.mu.Lock()
+	defer r.unlock()
+	m := r.members[name]
+	if m == nil {
+		return false
+	}
+	r.remove(m, &KickedError{Reason: reason}, reason)
+	return true
 }
 
 // Online is who is in the room now.

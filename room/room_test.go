@@ -526,3 +526,80 @@ func TestStatsCountWhatHappened(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+func TestTheSameIdentityTakesOverAGhostWithoutAFlap(t *testing.T) {
+	r := room.New(room.Options{})
+	old, err := r.JoinAs("alice", "key-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := join(t, r, "bob")
+	old.Invite("bob")
+	bob.Answer(one(t, events(bob), room.Invited).Invite, true)
+	chat := one(t, events(old), room.ChatOpened).Chat
+	carol := join(t, r, "carol")
+	carol.Invite("alice") // pending for alice
+	events(bob)
+	events(carol)
+
+	if _, err := r.JoinAs("alice", "key-b"); !errors.Is(err, room.ErrNameTaken) {
+		t.Errorf("another identity: %v", err)
+	}
+	if _, err := r.Join("alice"); !errors.Is(err, room.ErrNameTaken) {
+		t.Errorf("no identity: %v", err)
+	}
+	fresh, err := r.JoinAs("alice", "key-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fresh.Replaced() {
+		t.Error("Replaced() false after a takeover")
+	}
+	<-old.Done()
+	if !errors.Is(old.Err(), room.ErrTakenOver) || old.Err().Error() != "signed in from elsewhere" {
+		t.Errorf("old session: %v", old.Err())
+	}
+	for _, m := range []*room.Member{bob, carol} {
+		for _, e := range events(m) {
+			if e.Kind == room.Joined || e.Kind == room.Left || e.Kind == room.ChatClosed {
+				t.Errorf("%s saw %v of alice", m.Name(), e.Kind)
+			}
+		}
+	}
+	got := events(fresh)
+	if e := one(t, got, room.ChatOpened); e.Chat != chat || e.Peer("alice") != "bob" {
+		t.Errorf("chat passed on as %+v", e)
+	}
+	if e := one(t, got, room.Invited); e.From != "carol" {
+		t.Errorf("invitation passed on as %+v", e)
+	}
+	if err := bob.SendPrivate(chat, "still there?"); err != nil {
+		t.Fatal(err)
+	}
+	if e := one(t, events(fresh), room.PrivateMessage); e.Text != "still there?" {
+		t.Errorf("%+v", e)
+	}
+	if r.Online().Len() != 3 {
+		t.Errorf("%d online", r.Online().Len())
+	}
+}
+
+func TestKickRemovesWithAReasonEveryoneSees(t *testing.T) {
+	r := room.New(room.Options{})
+	alice, bob := join(t, r, "alice"), join(t, r, "bob")
+	events(alice)
+	if !r.Kick("bob", "kicked by alice: spam\x1b[2J") {
+		t.Fatal("kick found nobody")
+	}
+	<-bob.Done()
+	var ke *room.KickedError
+	if !errors.As(bob.Err(), &ke) || ke.Reason != "kicked by alice: spam" {
+		t.Errorf("bob: %v", bob.Err())
+	}
+	if e := one(t, events(alice), room.Left); e.Text != "kicked by alice: spam" {
+		t.Errorf("%+v", e)
+	}
+	if r.Kick("nobody", "x") {
+		t.Error("kicked someone absent")
+	}
+}

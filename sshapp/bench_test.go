@@ -25,7 +25,8 @@ func BenchmarkSessionNewMessage(b *testing.B) {
 		b.Run(fmt.Sprintf("cached=%v", cached), func(b *testing.B) {
 			r := room.New(room.Options{})
 			out := &countingWriter{}
-			m := newModel(r, themeFor(colorprofile.ANSI256), out, slog.New(slog.DiscardHandler), make(chan *room.Member, 1), "reader", 100, 30, 64<<10)
+			m := newModel(r, themeFor(colorprofile.ANSI256), out, slog.New(slog.DiscardHandler), make(chan *room.Member, 1), 100, 30, 64<<10)
+			m.start("reader")
 			m.Update(resizeMsg{100, 30})
 			m.member.Take(nil)
 			evs := make([]*room.Event, 1024)

@@ -281,7 +281,7 @@ func TestCommands(t *testing.T) {
 	waitText(t, alice, "/quit         leave")
 
 	say(t, alice, "/who")
-	waitText(t, alice, "2 online: alice, bob")
+	waitText(t, alice, "2 online: alice (guest), bob (guest)")
 
 	say(t, alice, "/frobnicate now")
 	waitText(t, alice, "Unknown command /frobnicate. /help lists the commands")

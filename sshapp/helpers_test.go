@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"chatroom/internal/termtest"
+	"chatroom/keys"
 	"chatroom/room"
 	"chatroom/sshapp"
 
@@ -55,9 +56,11 @@ func startServer(t *testing.T, opts room.Options) *testServer {
 }
 
 type serverOptions struct {
-	Room   room.Options
-	Limits sshapp.Limits
-	Log    io.Writer // the server's log, if wanted
+	Room            room.Options
+	Limits          sshapp.Limits
+	Log             io.Writer // the server's log, if wanted
+	Names           *keys.Store
+	Admins, Allowed *keys.KeySet
 	// SendBuffer, if set, is the TCP send buffer of accepted connections:
 	// small, a stalled client blocks the server's writes sooner.
 	SendBuffer int
@@ -83,7 +86,8 @@ func startServerWith(t *testing.T, o serverOptions) *testServer {
 	if o.Log != nil {
 		logger = slog.New(slog.NewTextHandler(o.Log, nil))
 	}
-	srv, err := sshapp.New(sshapp.Config{Room: r, HostKey: testHostKey(t), Limits: o.Limits, Logger: logger})
+	srv, err := sshapp.New(sshapp.Config{Room: r, HostKey: testHostKey(t), Limits: o.Limits, Logger: logger,
+		Names: o.Names, Admins: o.Admins, Allowed: o.Allowed})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -217,7 +217,8 @@ func sendError(err error, t *tab) string {
 const helpText = `Commands:
   /invite NAME  invite NAME to a private chat (or click a name in the top bar)
   /close        close this private chat
-  /who          list who is online
+  /who          list who is online (guests have no key)
+  /whois NAME   who NAME is: their key, and how long they have been here
   /mouse        turn mouse reporting off or on (off lets the terminal select text)
   /help         this help
   /quit         leave (or Ctrl+C)
@@ -231,12 +232,25 @@ func (m *model) command(line string) tea.Cmd {
 	t := m.tabs[m.active]
 	switch cmd {
 	case "/help":
-		m.note(t, false, helpText)
+		if m.who.admin {
+			m.note(t, false, helpText+"\n"+adminHelp)
+		} else {
+			m.note(t, false, helpText)
+		}
+	case "/whois":
+		if arg == "" {
+			m.note(t, true, "Usage: /whois NAME")
+			return nil
+		}
+		m.note(t, false, m.whois(arg))
 	case "/who":
 		online := m.room.Online() // now, not as of the last frame
 		names := make([]string, online.Len())
 		for i := range names {
 			names[i] = online.At(i)
+			if m.isGuest(names[i]) {
+				names[i] += " (guest)"
+			}
 		}
 		m.note(t, false, fmt.Sprintf("%d online: %s", len(names), strings.Join(names, ", ")))
 	case "/invite":
@@ -266,6 +280,12 @@ func (m *model) command(line string) tea.Cmd {
 	case "/quit":
 		return m.quit(goodbyeText)
 	default:
+		if reply, bad, ok := m.moderate(cmd, arg); ok {
+			if reply != "" {
+				m.note(t, bad, reply)
+			}
+			return nil
+		}
 		m.note(t, true, fmt.Sprintf("Unknown command %s. /help lists the commands; //%s sends it as a message.",
 			room.CleanLine(cmd, 32), room.CleanLine(strings.TrimPrefix(cmd, "/"), 32)))
 	}

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"chatroom/keys"
 	"chatroom/room"
 
 	tea "charm.land/bubbletea/v2"
@@ -50,6 +51,8 @@ const (
 // update the model writes what changed to out itself (see draw.go).
 type model struct {
 	room   *room.Room
+	srv    *Server // nil in tests that drive the model alone
+	who    who
 	th     *theme
 	out    io.Writer
 	log    *slog.Logger
@@ -111,9 +114,9 @@ func (t *tab) title() string {
 	return t.peer
 }
 
-// newModel makes the model for one session and tries to join as name. The
-// input line holds up to inputMax runes (at least a whole paste).
-func newModel(r *room.Room, th *theme, out io.Writer, log *slog.Logger, joined chan<- *room.Member, name string, width, height, inputMax int) *model {
+// newModel makes the model for one session; start joins. The input line
+// holds up to inputMax runes (at least a whole paste).
+func newModel(r *room.Room, th *theme, out io.Writer, log *slog.Logger, joined chan<- *room.Member, width, height, inputMax int) *model {
 	m := &model{
 		room:   r,
 		th:     th,
@@ -127,20 +130,48 @@ func newModel(r *room.Room, th *theme, out io.Writer, log *slog.Logger, joined c
 		input:  editor{limit: inputMax},
 		dirty:  dirtyAll,
 	}
-	if err := m.join(name); errors.Is(err, room.ErrNameTaken) {
-		m.input.set(name) // offered again, to edit into a free name
-	}
 	return m
 }
 
+// start tries the name the person connected with.
+func (m *model) start(name string) {
+	if err := m.join(name); errors.Is(err, room.ErrNameTaken) || errors.Is(err, keys.ErrOwned) {
+		m.input.set(name) // offered again, to edit into a free name
+	}
+}
+
 // join tries to enter the room as name; on refusal the join screen says why.
+// A name owned by a key is only for that key; a key that joins with a free
+// name comes to own it, on disk before the person is let in.
 func (m *model) join(name string) error {
-	mem, err := m.room.Join(name)
-	if err != nil {
+	refused := func(err error) error {
 		m.phase = phaseJoin
 		m.joinErr = joinError(name, err)
 		m.dirty |= dirtyAll
 		return err
+	}
+	names := m.names()
+	if names != nil {
+		if b, ok := names.Owner(name); ok && !keys.SameKey(b.Key, m.who.key) {
+			return refused(keys.ErrOwned)
+		}
+	}
+	mem, err := m.room.JoinAs(name, m.who.fp)
+	if err != nil {
+		return refused(err)
+	}
+	if names != nil && !m.who.guest() {
+		if err := names.Bind(name, m.who.key); err != nil {
+			mem.Leave()
+			if !errors.Is(err, keys.ErrOwned) {
+				m.log.Error("saving a name", "name", name, "err", err)
+				err = errSaving
+			}
+			return refused(err)
+		}
+	}
+	if m.srv != nil {
+		m.srv.directory.add(&present{name: mem.Name(), who: m.who, member: mem, since: m.clock()})
 	}
 	m.phase = phaseChat
 	m.name = mem.Name()
@@ -151,8 +182,21 @@ func (m *model) join(name string) error {
 	m.active = 0
 	m.input.reset()
 	m.note(m.tabs[0], false, fmt.Sprintf("Welcome, %s. Type a message and press Enter; /help lists commands.", m.name))
+	if mem.Replaced() {
+		m.note(m.tabs[0], false, "You were already signed in with this key: that session is closed, and this one carries on.")
+	}
 	m.dirty |= dirtyAll
 	return nil
+}
+
+var errSaving = errors.New("could not save the name")
+
+// names is the name store, if names belong to keys here.
+func (m *model) names() *keys.Store {
+	if m.srv == nil {
+		return nil
+	}
+	return m.srv.names
 }
 
 func joinError(name string, err error) string {
@@ -162,6 +206,10 @@ func joinError(name string, err error) string {
 		return ne.Error()
 	case errors.Is(err, room.ErrNameTaken):
 		return fmt.Sprintf("%q is taken: someone of that name is online.", name)
+	case errors.Is(err, keys.ErrOwned):
+		return fmt.Sprintf("%q belongs to another key. If it is yours, connect with that key (ssh -i).", name)
+	case errors.Is(err, errSaving):
+		return "The server could not save your name; try again in a moment."
 	case errors.Is(err, room.ErrClosed):
 		return "The server is shutting down."
 	}
@@ -293,6 +341,13 @@ func (m *model) apply(ev *room.Event) {
 		m.dropDialog(func(d *room.Event) bool { return d.From == peer })
 		t := &tab{chat: ev.Chat, peer: peer}
 		m.tabs = append(m.tabs, t)
+		if ev.Text == room.ReasonResumed {
+			// Carried over from the session this one replaced: there, not
+			// in front of you.
+			m.note(t, false, fmt.Sprintf("Private chat with %s, carried over from your other session.", peer))
+			m.dirty |= dirtyTabs
+			return
+		}
 		m.note(t, false, fmt.Sprintf("Private chat with %s: only the two of you see it. /close ends it; Ctrl+N/Ctrl+P switch tabs.", peer))
 		m.switchTo(len(m.tabs) - 1)
 	case room.PrivateMessage:

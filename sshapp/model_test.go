@@ -26,7 +26,8 @@ type harness struct {
 func newHarness(t *testing.T, r *room.Room, name string, w, h int) *harness {
 	t.Helper()
 	term := termtest.NewTerminal(w, h)
-	m := newModel(r, themeFor(colorprofile.ANSI256), term, slog.New(slog.DiscardHandler), make(chan *room.Member, 1), name, w, h, 64<<10)
+	m := newModel(r, themeFor(colorprofile.ANSI256), term, slog.New(slog.DiscardHandler), make(chan *room.Member, 1), w, h, 64<<10)
+	m.start(name)
 	hs := &harness{t: t, m: m, term: term, r: r}
 	hs.update(resizeMsg{w, h})
 	return hs

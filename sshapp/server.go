@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"chatroom/keys"
 	"chatroom/room"
 
 	"charm.land/ssh"
@@ -35,6 +36,13 @@ type Config struct {
 	Limits Limits
 	// Observer is told what happens, for metrics; nil observes nothing.
 	Observer Observer
+	// Names, if set, gives each name to the first key that joins with it
+	// and keeps bans; without it names are first come, first served.
+	Names *keys.Store
+	// Admins are the keys of moderators (/kick, /ban, /release ...).
+	Admins *keys.KeySet
+	// Allowed, if set, are the only keys that may connect (see SetAllowed).
+	Allowed *keys.KeySet
 }
 
 // Server is the chat's SSH server.
@@ -44,6 +52,10 @@ type Server struct {
 	limits    Limits
 	obs       Observer
 	guard     *connGuard
+	names     *keys.Store
+	admins    atomic.Pointer[keys.KeySet]
+	allowed   atomic.Pointer[keys.KeySet]
+	directory directory
 	chats     atomic.Int64 // chat sessions now
 	ssh       *ssh.Server
 	closing   chan struct{} // closed when shutdown starts
@@ -63,22 +75,26 @@ func New(cfg Config) (*Server, error) {
 		cfg.Observer = nopObserver{}
 	}
 	lim := cfg.Limits.withDefaults()
-	s := &Server{room: cfg.Room, log: cfg.Logger, limits: lim, obs: cfg.Observer, guard: newConnGuard(lim), closing: make(chan struct{})}
+	s := &Server{room: cfg.Room, log: cfg.Logger, limits: lim, obs: cfg.Observer, guard: newConnGuard(lim),
+		names: cfg.Names, closing: make(chan struct{})}
+	s.allowed.Store(cfg.Allowed)
+	s.admins.Store(cfg.Admins)
 	srv, err := wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(cfg.HostKey); return nil },
 		wish.WithVersion("chatroom"),
-		// Anyone may come in: with a key, or with no key at all through
-		// keyboard-interactive with no questions. Nothing is recorded here;
-		// who someone is comes from the session after authentication. A
-		// connection the guard refused is told why in the banner.
+		// Anyone may come in (unless only listed keys may): with a key, or
+		// with no key at all through keyboard-interactive with no
+		// questions. Nothing is recorded here; who someone is comes from
+		// the session after authentication (identity.go). A connection the
+		// guard refused is told why in the banner.
 		wish.WithBannerHandler(func(ctx ssh.Context) string {
 			if st := stateOf(ctx); st != nil && st.ticket.refuse.text != "" {
 				return "chatroom: " + st.ticket.refuse.text + "\r\n"
 			}
 			return ""
 		}),
-		wish.WithPublicKeyAuth(func(ctx ssh.Context, _ ssh.PublicKey) bool { return admitted(ctx) }),
-		wish.WithKeyboardInteractiveAuth(func(ctx ssh.Context, _ gossh.KeyboardInteractiveChallenge) bool { return admitted(ctx) }),
+		wish.WithPublicKeyAuth(s.publicKeyOK),
+		wish.WithKeyboardInteractiveAuth(s.guestOK),
 		func(srv *ssh.Server) error {
 			srv.HandshakeTimeout = s.limits.HandshakeTimeout
 			srv.ConnCallback = s.admit

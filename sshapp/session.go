@@ -80,6 +80,13 @@ func (s *Server) handle(sess ssh.Session) {
 	defer s.chats.Add(-1)
 	s.obs.Session(true)
 	defer s.obs.Session(false)
+	w := s.whoOf(sess)
+	if why, ok := s.banned(w); ok {
+		log.Info("refused", "why", "banned", "key", keys.Fingerprint(w.key))
+		s.obs.Refused("banned")
+		refuse(sess, why)
+		return
+	}
 	if st := stateOf(sess.Context()); st != nil {
 		st.chatting.Store(true)
 	}
@@ -100,17 +107,20 @@ func (s *Server) handle(sess ssh.Session) {
 	})
 	defer out.stop()
 	joined := make(chan *room.Member, 1)
-	m := newModel(s.room, th, out, log, joined, sess.User(), width, height, s.limits.PasteMax)
+	m := newModel(s.room, th, out, log, joined, width, height, s.limits.PasteMax)
 	m.delivered = s.obs.Delivered
+	m.srv, m.who = s, w
 	// Leave when the session ends, however it ends: the program may end
 	// while the connection stays open (a user who quits), and the
 	// connection may be gone before the program starts.
 	defer func() {
 		if m.member != nil {
 			m.member.Leave()
+			s.directory.remove(m.name, m.member)
 			log.Info("left", "name", m.name, "why", m.goodbye)
 		}
 	}()
+	m.start(sess.User())
 	// What the client says of itself is cleaned before it reaches the log.
 	log = log.With("key", keys.Fingerprint(sess.PublicKey()),
 		"term", room.CleanLine(pty.Term, 64), "client", room.CleanLine(sess.Context().ClientVersion(), 64))
@@ -317,8 +327,14 @@ func (pm *pump) run(ctx context.Context) {
 			pm.events(nil, true)
 		case <-gone:
 			pm.events(member.Take(nil), true)
+			var kicked *room.KickedError
 			why := goodbyeText
-			if err := member.Err(); err != nil {
+			switch err := member.Err(); {
+			case errors.As(err, &kicked):
+				why = "You were " + kicked.Reason + "."
+			case errors.Is(err, room.ErrTakenOver):
+				why = "You signed in from elsewhere; this session is closed."
+			case err != nil:
 				why = err.Error()
 			}
 			if errors.Is(member.Err(), room.ErrSlowConsumer) {

@@ -17,11 +17,12 @@ import (
 
 // Options configure a Client. Zero fields take the defaults.
 type Options struct {
-	Width, Height int          // PTY size (default 80x24)
-	Term          string       // TERM (default xterm-256color)
-	Key           gossh.Signer // authenticate with this key; nil uses keyboard-interactive
-	NoPTY         bool         // ask for no PTY
-	Command       string       // exec this instead of a shell
+	Width, Height int                // PTY size (default 80x24)
+	Term          string             // TERM (default xterm-256color)
+	Key           gossh.Signer       // authenticate with this key; nil uses keyboard-interactive
+	Auth          []gossh.AuthMethod // if set, exactly these methods, in order
+	NoPTY         bool               // ask for no PTY
+	Command       string             // exec this instead of a shell
 	Timeout       time.Duration
 	LocalIP       string    // dial from this address (any 127.0.0.0/8 works on loopback)
 	Output        io.Writer // also copy the raw output here
@@ -97,6 +98,9 @@ func Dial(addr, user string, o Options) (*Client, error) {
 		func(string, string, []string, []bool) ([]string, error) { return nil, nil })}
 	if o.Key != nil {
 		auth = []gossh.AuthMethod{gossh.PublicKeys(o.Key)}
+	}
+	if o.Auth != nil {
+		auth = o.Auth
 	}
 	d := net.Dialer{Timeout: o.Timeout}
 	if o.LocalIP != "" {

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"chatroom/keys"
+)
+
+// namesCommand is "chatroom names list" and "chatroom names release NAME":
+// the operator's view of who owns which name. It is safe while a server
+// runs: changes go through the store's lock, and the server rereads them.
+func namesCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	var c config
+	fs := flag.NewFlagSet("chatroom names", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	for _, s := range settings(&c, getenv) {
+		if s.name == "data-dir" {
+			if v := getenv(s.env()); v != "" {
+				s.value.Set(v)
+			}
+			fs.Var(s.value, s.name, s.help)
+		}
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage:\n  chatroom names list [--data-dir DIR]\n  chatroom names release NAME [--data-dir DIR]\n")
+	}
+	if len(args) == 0 {
+		fs.Usage()
+		return 2
+	}
+	verb := args[0]
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	st, err := keys.OpenStore(filepath.Clean(c.dataDir))
+	if err != nil {
+		fmt.Fprintln(stderr, "chatroom names:", err)
+		return 1
+	}
+	switch {
+	case verb == "list" && fs.NArg() == 0:
+		fmt.Fprintf(stdout, "%-24s  %-51s  %-20s  %s\n", "NAME", "KEY", "FIRST SEEN", "LAST SEEN")
+		for _, b := range st.Bindings() {
+			fmt.Fprintf(stdout, "%-24s  %-51s  %-20s  %s\n", b.Name, b.Fingerprint,
+				b.FirstSeen.Format(time.DateTime), b.LastSeen.Format(time.DateTime))
+		}
+		return 0
+	case verb == "release" && fs.NArg() == 1:
+		name := fs.Arg(0)
+		found, err := st.Release(name)
+		switch {
+		case err != nil:
+			fmt.Fprintln(stderr, "chatroom names:", err)
+			return 1
+		case !found:
+			fmt.Fprintf(stderr, "chatroom names: %q belongs to no key\n", name)
+			return 1
+		}
+		fmt.Fprintf(stdout, "released %s\n", name)
+		return 0
+	}
+	fs.Usage()
+	return 2
+}
