@@ -3,6 +3,8 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"chatroom/internal/termtest"
+	"chatroom/keys"
 
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -559,5 +562,96 @@ func TestVersionNamesTheRevision(t *testing.T) {
 	}
 	if !strings.Contains(string(out), strings.TrimSpace(string(rev))) {
 		t.Errorf("--version says %q; HEAD is %s", out, rev)
+	}
+}
+
+func writeKeys(t *testing.T, path string, signers ...gossh.Signer) {
+	t.Helper()
+	var b []byte
+	for _, s := range signers {
+		b = append(b, gossh.MarshalAuthorizedKey(s.PublicKey())...)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newSigner(t *testing.T) gossh.Signer {
+	t.Helper()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	s, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestTheAllowListIsReadAgainOnSIGHUP(t *testing.T) {
+	a, b := newSigner(t), newSigner(t)
+	list := filepath.Join(t.TempDir(), "allowed")
+	writeKeys(t, list, a)
+	s := start(t, t.TempDir(), nil, "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--allow-keys", list)
+	alice, err := termtest.Dial(s.addr, "alice", termtest.Options{Key: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close()
+	alice.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, alice.") })
+	if _, err := termtest.Dial(s.addr, "bob", termtest.Options{Key: b}); err == nil {
+		t.Fatal("a key not on the list got in")
+	}
+	writeKeys(t, list, a, b)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	ok := false
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline) && !ok; {
+		if c, err := termtest.Dial(s.addr, "bob", termtest.Options{Key: b}); err == nil {
+			ok = true
+			c.Close()
+		}
+	}
+	if !ok {
+		t.Fatalf("bob's key not allowed after SIGHUP:\n%s", s.logs())
+	}
+	select {
+	case <-alice.Done():
+		t.Error("alice, still allowed, was dropped by the reload")
+	default:
+	}
+	s.stop(t, syscall.SIGTERM)
+}
+
+func TestNamesCanBeListedAndReleasedWhileTheServerRuns(t *testing.T) {
+	data := t.TempDir()
+	a := newSigner(t)
+	s := start(t, t.TempDir(), nil, "--listen", "127.0.0.1:0", "--data-dir", data)
+	c, err := termtest.Dial(s.addr, "alice", termtest.Options{Key: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, alice.") })
+	c.Close()
+
+	out, code := runBinary(t, nil, "names", "list", "--data-dir", data)
+	if code != 0 || !strings.Contains(out, "alice") || !strings.Contains(out, keys.Fingerprint(a.PublicKey())) {
+		t.Fatalf("names list: exit %d\n%s", code, out)
+	}
+	if out, code := runBinary(t, []string{"CHATROOM_DATA_DIR=" + data}, "names", "release", "alice"); code != 0 || !strings.Contains(out, "released alice") {
+		t.Fatalf("names release: exit %d\n%s", code, out)
+	}
+	if _, code := runBinary(t, nil, "names", "release", "alice", "--data-dir", data); code != 1 {
+		t.Errorf("releasing a free name exits %d, want 1", code)
+	}
+	// The running server sees it: another key may now take the name.
+	other, err := termtest.Dial(s.addr, "alice", termtest.Options{Key: newSigner(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, alice.") }); err != nil {
+		t.Fatal(err)
+	}
+	s.stop(t, syscall.SIGTERM)
+	if out, _ := runBinary(t, nil, "names", "list", "--data-dir", data); strings.Contains(out, keys.Fingerprint(a.PublicKey())) {
+		t.Errorf("the old key still listed:\n%s", out)
 	}
 }

@@ -33,8 +33,16 @@ func namesCommand(args []string, getenv func(string) string, stdout, stderr io.W
 		return 2
 	}
 	verb := args[0]
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	// Flags may come before or after the name.
+	var pos []string
+	for rest := args[1:]; ; {
+		if err := fs.Parse(rest); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
 	}
 	st, err := keys.OpenStore(filepath.Clean(c.dataDir))
 	if err != nil {
@@ -42,15 +50,15 @@ func namesCommand(args []string, getenv func(string) string, stdout, stderr io.W
 		return 1
 	}
 	switch {
-	case verb == "list" && fs.NArg() == 0:
+	case verb == "list" && len(pos) == 0:
 		fmt.Fprintf(stdout, "%-24s  %-51s  %-20s  %s\n", "NAME", "KEY", "FIRST SEEN", "LAST SEEN")
 		for _, b := range st.Bindings() {
 			fmt.Fprintf(stdout, "%-24s  %-51s  %-20s  %s\n", b.Name, b.Fingerprint,
 				b.FirstSeen.Format(time.DateTime), b.LastSeen.Format(time.DateTime))
 		}
 		return 0
-	case verb == "release" && fs.NArg() == 1:
-		name := fs.Arg(0)
+	case verb == "release" && len(pos) == 1:
+		name := pos[0]
 		found, err := st.Release(name)
 		switch {
 		case err != nil:

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -64,6 +65,7 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, replace bool) e
 		tmp.Close()
 		return err
 	}
+	matchOwner(tmp, dir)
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return err
@@ -87,6 +89,20 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, replace bool) e
 		return err
 	}
 	return syncDir(dir)
+}
+
+// matchOwner gives f the owner of dir when we run as root: an operator's
+// "sudo chatroom names ..." must leave files the service's own user can
+// still read and write.
+func matchOwner(f *os.File, dir string) {
+	if os.Geteuid() != 0 {
+		return
+	}
+	if st, err := os.Stat(dir); err == nil {
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			_ = f.Chown(int(sys.Uid), int(sys.Gid))
+		}
+	}
 }
 
 func syncDir(dir string) error {

@@ -267,6 +267,7 @@ func (s *Store) change(apply func() error) error {
 		return err
 	}
 	defer lock.Close()
+	matchOwner(lock, s.dir)
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return fmt.Errorf("lock %s: %w", lock.Name(), err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"chatroom/internal/termtest"
+	"chatroom/keys"
 	"chatroom/room"
 	"chatroom/sshapp"
 
@@ -260,4 +261,44 @@ func TestOpenSSHShowsWhyAnAddressIsRefused(t *testing.T) {
 	if !strings.Contains(stderr.String(), "chatroom: too many new connections from your address; try again in 10m") {
 		t.Errorf("ssh said %q", stderr.String())
 	}
+}
+
+func TestOpenSSHFindsTheKeyThatOwnsTheName(t *testing.T) {
+	st, err := keys.OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startServerWith(t, serverOptions{Names: st})
+	first, owner := newOpenSSH(t), newOpenSSH(t)
+	// The name goes to the second key...
+	term, ptmx, _ := inPTY(t, owner.command(ts.addr, "alice", nil), 80, 24)
+	if err := term.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, alice.") }); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(ptmx, "/quit\r")
+	// ...and a person holding both keys gets in as alice without -i for
+	// it: the first key is turned down, so ssh tries the next.
+	cmd := first.command(ts.addr, "alice", []string{"-i", owner.key})
+	term, ptmx, _ = inPTY(t, cmd, 80, 24)
+	if err := term.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, alice.") }); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(ptmx, "/whois alice\r")
+	short := keys.Fingerprint(mustParseKeyFile(t, owner.key))[:19]
+	if err := term.WaitFor(wait, func(s string) bool { return strings.Contains(s, "alice: key "+short) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustParseKeyFile(t *testing.T, path string) gossh.PublicKey {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := gossh.ParsePrivateKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.PublicKey()
 }
