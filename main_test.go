@@ -210,22 +210,25 @@ func TestFlagsOverrideTheEnvironmentAndTheDefaultDataDirIsLocal(t *testing.T) {
 	}
 }
 
+// dialIn connects as name and waits until they are in the room.
+func dialIn(t *testing.T, addr, name string, o termtest.Options) *termtest.Client {
+	t.Helper()
+	c, err := termtest.Dial(addr, name, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, "+name+".") }); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestASignalTellsEveryoneAndStopsTheServer(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			s := start(t, t.TempDir(), nil, "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
-			var clients []*termtest.Client
-			for _, name := range []string{"alice", "bob"} {
-				c, err := termtest.Dial(s.addr, name, termtest.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				if err := c.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, "+name) }); err != nil {
-					t.Fatal(err)
-				}
-				clients = append(clients, c)
-			}
+			clients := []*termtest.Client{dialIn(t, s.addr, "alice", termtest.Options{}), dialIn(t, s.addr, "bob", termtest.Options{})}
 			s.stop(t, sig)
 			for _, c := range clients {
 				select {
@@ -270,14 +273,7 @@ func TestBadValuesFailInOneLineNamingTheSetting(t *testing.T) {
 
 func TestLimitsFromTheEnvironmentApply(t *testing.T) {
 	s := start(t, t.TempDir(), []string{"CHATROOM_MAX_SESSIONS=1", "CHATROOM_LISTEN=127.0.0.1:0", "CHATROOM_DATA_DIR=" + t.TempDir()})
-	first, err := termtest.Dial(s.addr, "first", termtest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Close()
-	if err := first.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, first.") }); err != nil {
-		t.Fatal(err)
-	}
+	dialIn(t, s.addr, "first", termtest.Options{})
 	second, err := termtest.Dial(s.addr, "second", termtest.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -395,14 +391,7 @@ func TestSocketActivationKeepsConnectionsWaitingAcrossARestart(t *testing.T) {
 	defer l.Close()
 	data := t.TempDir()
 	first := activated(t, l, data)
-	c, err := termtest.Dial(first.addr, "alice", termtest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, alice.") }); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
+	dialIn(t, first.addr, "alice", termtest.Options{}).Close()
 	first.stop(t, syscall.SIGTERM)
 
 	// No server now; systemd (here, this test) still holds the socket, so a
@@ -416,7 +405,7 @@ func TestSocketActivationKeepsConnectionsWaitingAcrossARestart(t *testing.T) {
 		waiting <- c
 	}()
 	second := activated(t, l, data)
-	c = <-waiting
+	c := <-waiting
 	if c == nil {
 		t.FailNow()
 	}
@@ -471,16 +460,7 @@ func TestMetricsMoveWhileClientsChat(t *testing.T) {
 	if metric(t, before, "chatroom_sessions") != 0 || metric(t, before, `chatroom_messages_total{kind="room"}`) != 0 {
 		t.Error("metrics not at zero before anyone came")
 	}
-	var cs []*termtest.Client
-	for _, name := range []string{"alice", "bob"} {
-		c, err := termtest.Dial(s.addr, name, termtest.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome") })
-		cs = append(cs, c)
-	}
+	cs := []*termtest.Client{dialIn(t, s.addr, "alice", termtest.Options{}), dialIn(t, s.addr, "bob", termtest.Options{})}
 	cs[0].Send("hello\r")
 	cs[1].WaitFor(wait, func(s string) bool { return strings.Contains(s, "alice: hello") })
 	cs[1].Send("/invite alice\r")
@@ -591,12 +571,7 @@ func TestTheAllowListIsReadAgainOnSIGHUP(t *testing.T) {
 	list := filepath.Join(t.TempDir(), "allowed")
 	writeKeys(t, list, a)
 	s := start(t, t.TempDir(), nil, "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--allow-keys", list)
-	alice, err := termtest.Dial(s.addr, "alice", termtest.Options{Key: a})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer alice.Close()
-	alice.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, alice.") })
+	alice := dialIn(t, s.addr, "alice", termtest.Options{Key: a})
 	if _, err := termtest.Dial(s.addr, "bob", termtest.Options{Key: b}); err == nil {
 		t.Fatal("a key not on the list got in")
 	}
@@ -624,12 +599,7 @@ func TestNamesCanBeListedAndReleasedWhileTheServerRuns(t *testing.T) {
 	data := t.TempDir()
 	a := newSigner(t)
 	s := start(t, t.TempDir(), nil, "--listen", "127.0.0.1:0", "--data-dir", data)
-	c, err := termtest.Dial(s.addr, "alice", termtest.Options{Key: a})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, alice.") })
-	c.Close()
+	dialIn(t, s.addr, "alice", termtest.Options{Key: a}).Close()
 
 	out, code := runBinary(t, nil, "names", "list", "--data-dir", data)
 	if code != 0 || !strings.Contains(out, "alice") || !strings.Contains(out, keys.Fingerprint(a.PublicKey())) {
@@ -642,14 +612,7 @@ func TestNamesCanBeListedAndReleasedWhileTheServerRuns(t *testing.T) {
 		t.Errorf("releasing a free name exits %d, want 1", code)
 	}
 	// The running server sees it: another key may now take the name.
-	other, err := termtest.Dial(s.addr, "alice", termtest.Options{Key: newSigner(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if err := other.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, alice.") }); err != nil {
-		t.Fatal(err)
-	}
+	dialIn(t, s.addr, "alice", termtest.Options{Key: newSigner(t)})
 	s.stop(t, syscall.SIGTERM)
 	if out, _ := runBinary(t, nil, "names", "list", "--data-dir", data); strings.Contains(out, keys.Fingerprint(a.PublicKey())) {
 		t.Errorf("the old key still listed:\n%s", out)
