@@ -173,6 +173,7 @@ func (m *model) join(name string) error {
 	if m.srv != nil {
 		m.srv.directory.add(&present{name: mem.Name(), who: m.who, member: mem, since: m.clock()})
 	}
+	m.log.Info("joined", "name", mem.Name(), "took_over", mem.Replaced())
 	m.phase = phaseChat
 	m.name = mem.Name()
 	m.member = mem

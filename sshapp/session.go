@@ -81,8 +81,11 @@ func (s *Server) handle(sess ssh.Session) {
 	s.obs.Session(true)
 	defer s.obs.Session(false)
 	w := s.whoOf(sess)
+	// What the client says of itself is cleaned before it reaches the log.
+	log = log.With("key", keys.Fingerprint(w.key),
+		"term", room.CleanLine(pty.Term, 64), "client", room.CleanLine(sess.Context().ClientVersion(), 64))
 	if why, ok := s.banned(w); ok {
-		log.Info("refused", "why", "banned", "key", keys.Fingerprint(w.key))
+		log.Info("refused", "why", "banned")
 		s.obs.Refused("banned")
 		refuse(sess, why)
 		return
@@ -121,12 +124,6 @@ func (s *Server) handle(sess ssh.Session) {
 		}
 	}()
 	m.start(sess.User())
-	// What the client says of itself is cleaned before it reaches the log.
-	log = log.With("key", keys.Fingerprint(sess.PublicKey()),
-		"term", room.CleanLine(pty.Term, 64), "client", room.CleanLine(sess.Context().ClientVersion(), 64))
-	if m.member != nil {
-		log.Info("joined", "name", m.name)
-	}
 	p := tea.NewProgram(m,
 		tea.WithContext(ctx),
 		tea.WithInput(nil),         // the pump parses input (reader.go)
