@@ -358,6 +358,7 @@ func TestInvitationExpires(t *testing.T) {
 		alice, bob := join(t, r, "alice"), join(t, r, "bob")
 		alice.Invite("bob")
 		inv := one(t, events(bob), room.Invited)
+		// The clock is synctest's: these sleeps are the 60 s passing, at once.
 		time.Sleep(59 * time.Second)
 		synctest.Wait()
 		if n := len(only(events(alice), room.InviteEnded)); n != 0 {
