@@ -33,8 +33,6 @@ const (
 	// ChatClosed says From ended private chat Chat; Text says how
 	// (ReasonClosed, ReasonLeft). The chat is read-only from now on.
 	ChatClosed
-	// Notice is a line from the server for this member alone.
-	Notice
 )
 
 // Reasons carried in an event's Text.

@@ -170,8 +170,7 @@ type Member struct {
 	room     *Room
 	name     string
 	id       string // who this is, beyond the name; "" for nobody in particular
-	joinedAt time.Time
-	replaced bool // took the place of a session of the same identity
+	replaced bool   // took the place of a session of the same identity
 	q        *queue
 	done     chan struct{}
 	sends    *rate.Limiter // messages and invitations
@@ -185,9 +184,6 @@ type Member struct {
 
 // Name is the member's chat name.
 func (m *Member) Name() string { return m.name }
-
-// JoinedAt is when the member joined.
-func (m *Member) JoinedAt() time.Time { return m.joinedAt }
 
 // Replaced reports whether the member took the place of an earlier session
 // of the same identity (see JoinAs).
@@ -230,15 +226,14 @@ func (r *Room) JoinAs(name, id string) (*Member, error) {
 		return nil, ErrClosed
 	}
 	m := &Member{
-		room:     r,
-		name:     name,
-		id:       id,
-		joinedAt: r.opts.Now(),
-		q:        newQueue(r.opts.QueueLen, r.opts.QueueBytes),
-		done:     make(chan struct{}),
-		sends:    rate.NewLimiter(rate.Limit(r.opts.MessageRate), r.opts.MessageBurst),
-		chats:    make(map[ChatID]*chat),
-		invites:  make(map[InviteID]*invite),
+		room:    r,
+		name:    name,
+		id:      id,
+		q:       newQueue(r.opts.QueueLen, r.opts.QueueBytes),
+		done:    make(chan struct{}),
+		sends:   rate.NewLimiter(rate.Limit(r.opts.MessageRate), r.opts.MessageBurst),
+		chats:   make(map[ChatID]*chat),
+		invites: make(map[InviteID]*invite),
 	}
 	if old := r.members[name]; old != nil {
 		if id == "" || !sameID(old.id, id) {
@@ -370,17 +365,6 @@ func (m *Member) Say(text string) error {
 	r.messages.Add(1)
 	r.broadcast(&Event{Kind: Message, Time: r.opts.Now(), From: m.name, Text: text})
 	return nil
-}
-
-// Notify sends the member a notice only they see.
-func (m *Member) Notify(text string) {
-	text = CleanLine(text, m.room.opts.Text.Bytes)
-	r := m.room
-	r.mu.Lock()
-	defer r.unlock()
-	if !m.gone {
-		r.deliver(m, &Event{Kind: Notice, Time: r.opts.Now(), Text: text})
-	}
 }
 
 // Invite asks the member called name to a private chat. If name has already

@@ -310,8 +310,6 @@ func (m *model) apply(ev *room.Event) {
 	case room.Joined, room.Left:
 		m.online = ev.Online
 		m.add(main, item{ev: ev})
-	case room.Notice:
-		m.add(here, item{ev: ev})
 	case room.Invited:
 		m.dialogs = append(m.dialogs, ev)
 		if len(m.dialogs) == 1 {
