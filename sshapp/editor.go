@@ -23,8 +23,6 @@ const newlineGlyph = '↵'
 
 func (e *editor) value() string { return string(e.buf) }
 
-func (e *editor) empty() bool { return len(e.buf) == 0 }
-
 func (e *editor) set(s string) {
 	e.buf = e.buf[:0]
 	e.pos, e.offset = 0, 0
