@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"chatroom/room"
-	"chatroom/sshapp"
+	"chatroom/sshd"
+	"chatroom/tui"
 )
 
 // config is everything an operator can set.
@@ -23,7 +24,8 @@ type config struct {
 	pprof         bool   // serve /debug/pprof/ beside /metrics
 	allowKeys     string // authorized_keys of the only keys that may connect; "" for anyone
 	adminKeys     string // authorized_keys of the moderators
-	limits        sshapp.Limits
+	limits        sshd.Limits
+	session       tui.Limits
 	room          room.Options
 }
 
@@ -44,9 +46,9 @@ func settings(c *config, getenv func(string) string) []setting {
 	if sd := getenv("STATE_DIRECTORY"); sd != "" {
 		dataDef, _, _ = strings.Cut(sd, ":") // systemd may list several; ours is the first
 	}
-	d, r := sshapp.DefaultLimits, room.Defaults
-	l, o := &c.limits, &c.room
-	c.listen, c.dataDir, c.logFormat, *l, *o = ":2222", dataDef, "text", d, r
+	d, t, r := sshd.DefaultLimits, tui.DefaultLimits, room.Defaults
+	l, sl, o := &c.limits, &c.session, &c.room
+	c.listen, c.dataDir, c.logFormat, *l, *sl, *o = ":2222", dataDef, "text", d, t, r
 	return []setting{
 		{"Server", "listen", "ADDR", "address to listen on (ignored when systemd passes a socket)", (*address)(&c.listen), ":2222"},
 		{"Server", "data-dir", "DIR", "directory for the host key and other state", (*text)(&c.dataDir), dataHelp},
@@ -75,9 +77,9 @@ func settings(c *config, getenv func(string) string) []setting {
 		{"Sessions", "max-sessions", "N", "chat sessions at once; past it, \"server full\"", (*count)(&l.MaxSessions), itoa(d.MaxSessions)},
 		{"Sessions", "max-env", "N", "environment variables a session may send", (*count)(&l.MaxEnv), itoa(d.MaxEnv)},
 		{"Sessions", "max-env-size", "SIZE", "size of one environment variable", (*size)(&l.MaxEnvBytes), sizeString(d.MaxEnvBytes)},
-		{"Sessions", "input-rate", "SIZE", "input a session may send per second", (*size)(&l.InputRate), sizeString(d.InputRate)},
-		{"Sessions", "input-burst", "SIZE", "input a session may send at once", (*size)(&l.InputBurst), sizeString(d.InputBurst)},
-		{"Sessions", "max-paste", "SIZE", "largest paste; a larger one is dropped", (*size)(&l.PasteMax), sizeString(d.PasteMax)},
+		{"Sessions", "input-rate", "SIZE", "input a session may send per second", (*size)(&sl.InputRate), sizeString(t.InputRate)},
+		{"Sessions", "input-burst", "SIZE", "input a session may send at once", (*size)(&sl.InputBurst), sizeString(t.InputBurst)},
+		{"Sessions", "max-paste", "SIZE", "largest paste; a larger one is dropped", (*size)(&sl.PasteMax), sizeString(t.PasteMax)},
 
 		{"Messages", "message-rate", "N", "messages and invitations a person may send per second", (*rate)(&o.MessageRate), fmt.Sprint(r.MessageRate)},
 		{"Messages", "message-burst", "N", "messages a person may send at once", (*count)(&o.MessageBurst), itoa(r.MessageBurst)},

@@ -8,17 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"chatroom/internal/testkit"
 )
 
-func need(t *testing.T, tool, pkg string) {
-	t.Helper()
-	if _, err := exec.LookPath(tool); err != nil {
-		t.Fatalf("%s is needed (apt-get install %s; .ci/run does it)", tool, pkg)
-	}
-}
-
 func TestTheServiceUnitVerifiesAndIsHardened(t *testing.T) {
-	need(t, "systemd-analyze", "systemd")
+	testkit.NeedTool(t, "systemd-analyze", "systemd")
 	unit, err := os.ReadFile("deploy/chatroom.service")
 	if err != nil {
 		t.Fatal(err)
@@ -80,8 +75,8 @@ func TestTheEnvFileListsEverySettingWithItsDefault(t *testing.T) {
 }
 
 func TestTheDebianPackage(t *testing.T) {
-	need(t, "dpkg-deb", "dpkg")
-	need(t, "lintian", "lintian")
+	testkit.NeedTool(t, "dpkg-deb", "dpkg")
+	testkit.NeedTool(t, "lintian", "lintian")
 	out := t.TempDir()
 	build := exec.Command("deploy/package.sh", out)
 	if b, err := build.CombinedOutput(); err != nil {

@@ -17,10 +17,13 @@ import (
 	"syscall"
 	"time"
 
+	"chatroom/internal/systemd"
 	"chatroom/keys"
 	"chatroom/metrics"
+	"chatroom/names"
 	"chatroom/room"
 	"chatroom/sshapp"
+	"chatroom/sshd"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3"; without
@@ -54,123 +57,176 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		handler = slog.NewJSONHandler(stderr, nil)
 	}
 	log := slog.New(handler)
-	if err := serve(c, log, systemd{getenv}); err != nil {
+	if err := serve(c, log, systemd.New(getenv)); err != nil {
 		log.Error("stopped", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func serve(c config, log *slog.Logger, sd systemd) error {
+// server is a running chatroom: the room, the name store, the chat host
+// and the SSH server in front of it.
+type server struct {
+	c       config
+	log     *slog.Logger
+	sd      systemd.Manager
+	room    *room.Room
+	names   names.Store
+	host    *sshapp.Host
+	ssh     *sshd.Server
+	metrics *metrics.Metrics
+}
+
+// serve runs chatroom until SIGINT or SIGTERM, or until it fails.
+func serve(c config, log *slog.Logger, sd systemd.Manager) error {
+	s, err := build(c, log, sd)
+	if err != nil {
+		return err
+	}
+	// Last-seen times are flushed on every way out, a failing Serve too.
+	defer func() {
+		if err := s.names.Flush(); err != nil {
+			log.Error("names", "err", err)
+		}
+	}()
+	l, err := s.listen()
+	if err != nil {
+		return err
+	}
+	if c.metricsListen != "" {
+		stop, err := s.serveMetrics()
+		if err != nil {
+			l.Close()
+			return err
+		}
+		defer stop()
+	}
+	return s.run(l)
+}
+
+// build opens the data directory and makes the parts, wired together.
+func build(c config, log *slog.Logger, sd systemd.Manager) (*server, error) {
 	dir, err := filepath.Abs(c.dataDir)
 	if err != nil {
-		return fmt.Errorf("data dir: %w", err)
+		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
+		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	hostKey, err := keys.HostKeyFileOrCreate(filepath.Join(dir, keys.HostKeyFile))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	log.Info("host key", "path", filepath.Join(dir, keys.HostKeyFile), "fingerprint", keys.Fingerprint(hostKey.PublicKey()))
-
-	names, err := keys.OpenStore(dir)
+	store, err := names.OpenFiles(dir)
 	if err != nil {
-		return fmt.Errorf("names: %w", err)
+		return nil, fmt.Errorf("names: %w", err)
 	}
 	allowed, admins, err := loadKeySets(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	r := room.New(c.room)
-	met := metrics.New(r)
-	srv, err := sshapp.New(sshapp.Config{Room: r, HostKey: hostKey, Logger: log, Limits: c.limits, Observer: met,
-		Names: names, Allowed: allowed, Admins: admins})
-	if err != nil {
-		return err
-	}
-	// A socket from systemd (socket activation) keeps connections queued
-	// while the service restarts; otherwise, listen ourselves.
-	l, err := sd.listener()
-	if err != nil {
-		return err
-	}
-	if l == nil {
-		if l, err = net.Listen("tcp", c.listen); err != nil {
-			return fmt.Errorf("listen: %w", err)
-		}
-	} else {
-		log.Info("socket from systemd", "addr", l.Addr().String())
-	}
-	if c.metricsListen != "" {
-		ml, err := net.Listen("tcp", c.metricsListen)
-		if err != nil {
-			l.Close()
-			return fmt.Errorf("metrics-listen: %w", err)
-		}
-		log.Info("metrics", "addr", ml.Addr().String(), "pprof", c.pprof)
-		hs := &http.Server{Handler: met.Handler(c.pprof), ReadHeaderTimeout: 10 * time.Second}
-		go hs.Serve(ml)
-		defer hs.Close()
-	}
+	s := &server{c: c, log: log, sd: sd, room: room.New(c.room), names: store}
+	s.metrics = metrics.New(s.room)
+	s.host = sshapp.New(sshapp.Config{Room: s.room, Names: store, Admins: admins, Allowed: allowed,
+		Limits: c.session, Logger: log, Observer: s.metrics})
+	s.ssh, err = sshd.New(sshd.Config{HostKey: hostKey, Logger: log, Limits: c.limits, Observer: s.metrics,
+		KeyOK: s.host.KeyOK, GuestOK: s.host.GuestOK, Handler: s.host.Serve})
+	return s, err
+}
 
+// listen takes the socket systemd passed (socket activation keeps
+// connections queued while the service restarts), or listens itself.
+func (s *server) listen() (net.Listener, error) {
+	l, err := s.sd.Listener()
+	switch {
+	case err != nil:
+		return nil, err
+	case l != nil:
+		s.log.Info("socket from systemd", "addr", l.Addr().String())
+		return l, nil
+	}
+	if l, err = net.Listen("tcp", s.c.listen); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	return l, nil
+}
+
+// serveMetrics serves /metrics (and pprof, if asked) until stop is called.
+func (s *server) serveMetrics() (stop func(), err error) {
+	ml, err := net.Listen("tcp", s.c.metricsListen)
+	if err != nil {
+		return nil, fmt.Errorf("metrics-listen: %w", err)
+	}
+	s.log.Info("metrics", "addr", ml.Addr().String(), "pprof", s.c.pprof)
+	hs := &http.Server{Handler: s.metrics.Handler(s.c.pprof), ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ml)
+	return func() { hs.Close() }, nil
+}
+
+// run serves on l, answers SIGHUP and the periodic flush, and on SIGINT or
+// SIGTERM shuts down.
+func (s *server) run(l net.Listener) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	if err := sd.notify("READY=1\nSTATUS=serving on " + l.Addr().String()); err != nil {
-		log.Warn("systemd", "err", err)
+	go func() { served <- s.ssh.Serve(l) }()
+	if err := s.sd.Notify("READY=1\nSTATUS=serving on " + l.Addr().String()); err != nil {
+		s.log.Warn("systemd", "err", err)
 	}
-	if every := sd.watchdogInterval(); every > 0 {
-		go watchdog(ctx, sd, every, r)
+	if every := s.sd.WatchdogInterval(); every > 0 {
+		go watchdog(ctx, s.sd, every, s.room)
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	flush := time.NewTicker(30 * time.Second)
 	defer flush.Stop()
-
-wait:
 	for {
 		select {
 		case err := <-served:
 			return err
 		case <-ctx.Done():
-			break wait
+			stop() // a second signal kills at once
+			return s.shutdown(served)
 		case <-hup:
-			// New key files; sessions whose key is no longer allowed close.
-			allowed, admins, err := loadKeySets(c)
-			if err != nil {
-				log.Error("reload", "err", err)
-				continue
-			}
-			srv.SetAdmins(admins)
-			srv.SetAllowed(allowed)
-			log.Info("reloaded", "allowed", allowed.Len(), "admins", admins.Len())
+			s.reload()
 		case <-flush.C:
-			if err := names.Flush(); err != nil {
-				log.Error("names", "err", err)
+			if err := s.names.Flush(); err != nil {
+				s.log.Error("names", "err", err)
 			}
 		}
 	}
-	stop() // a second signal kills at once
-	log.Info("shutting down")
-	_ = sd.notify("STOPPING=1")
-	// The room first, so that every member hears why, then the sessions.
-	r.Close("The server is shutting down.")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+}
+
+// reload reads the key files again; sessions whose key is no longer
+// allowed close, and moderators are who the file now says.
+func (s *server) reload() {
+	allowed, admins, err := loadKeySets(s.c)
+	if err != nil {
+		s.log.Error("reload", "err", err)
+		return
+	}
+	s.host.SetAdmins(admins)
+	s.host.SetAllowed(allowed)
+	s.log.Info("reloaded", "allowed", allowed.Len(), "admins", admins.Len())
+}
+
+// shutdown tells everyone, closes the room first so that every member hears
+// why, then the sessions, within shutdownGrace.
+func (s *server) shutdown(served <-chan error) error {
+	s.log.Info("shutting down")
+	_ = s.sd.Notify("STOPPING=1")
+	s.room.Close("The server is shutting down.")
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("shutdown", "err", err)
+	if err := s.ssh.Shutdown(ctx); err != nil {
+		s.log.Warn("shutdown", "err", err)
 	}
-	if err := names.Flush(); err != nil {
-		log.Error("names", "err", err)
-	}
-	if err := <-served; err != nil && !errors.Is(err, sshapp.ErrServerClosed) {
+	if err := <-served; err != nil && !errors.Is(err, sshd.ErrServerClosed) {
 		return err
 	}
-	log.Info("stopped")
+	s.log.Info("stopped")
 	return nil
 }
 
@@ -192,7 +248,7 @@ func loadKeySets(c config) (allowed, admins *keys.KeySet, err error) {
 
 // watchdog tells systemd the server is alive, every interval, as long as
 // the room answers: a server stuck on its own lock is restarted.
-func watchdog(ctx context.Context, sd systemd, every time.Duration, r *room.Room) {
+func watchdog(ctx context.Context, sd systemd.Manager, every time.Duration, r *room.Room) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -201,7 +257,7 @@ func watchdog(ctx context.Context, sd systemd, every time.Duration, r *room.Room
 			return
 		case <-t.C:
 			r.Online()
-			_ = sd.notify("WATCHDOG=1")
+			_ = sd.Notify("WATCHDOG=1")
 		}
 	}
 }

@@ -3,8 +3,6 @@ package main_test
 import (
 	"bufio"
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -22,6 +20,7 @@ import (
 	"time"
 
 	"chatroom/internal/termtest"
+	"chatroom/internal/testkit"
 	"chatroom/keys"
 
 	gossh "golang.org/x/crypto/ssh"
@@ -43,8 +42,6 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
-
-const wait = 10 * time.Second
 
 func runBinary(t *testing.T, env []string, args ...string) (string, int) {
 	t.Helper()
@@ -127,7 +124,7 @@ func start(t *testing.T, dir string, env []string, args ...string) *server {
 	case s.addr = <-addr:
 	case err := <-s.exited:
 		t.Fatalf("server exited: %v\n%s", err, s.logs())
-	case <-time.After(wait):
+	case <-time.After(testkit.Wait):
 		t.Fatalf("server did not start listening:\n%s", s.logs())
 	}
 	return s
@@ -149,8 +146,8 @@ func (s *server) stop(t *testing.T, sig syscall.Signal) {
 		if err != nil {
 			t.Errorf("exit after %v: %v\n%s", sig, err, s.logs())
 		}
-	case <-time.After(wait):
-		t.Fatalf("still running %v after %v\n%s", wait, sig, s.logs())
+	case <-time.After(testkit.Wait):
+		t.Fatalf("still running %v after %v\n%s", testkit.Wait, sig, s.logs())
 	}
 }
 
@@ -210,30 +207,16 @@ func TestFlagsOverrideTheEnvironmentAndTheDefaultDataDirIsLocal(t *testing.T) {
 	}
 }
 
-// dialIn connects as name and waits until they are in the room.
-func dialIn(t *testing.T, addr, name string, o termtest.Options) *termtest.Client {
-	t.Helper()
-	c, err := termtest.Dial(addr, name, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if err := c.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, "+name+".") }); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func TestASignalTellsEveryoneAndStopsTheServer(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			s := start(t, t.TempDir(), nil, "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
-			clients := []*termtest.Client{dialIn(t, s.addr, "alice", termtest.Options{}), dialIn(t, s.addr, "bob", termtest.Options{})}
+			clients := []*termtest.Client{testkit.Join(t, s.addr, "alice", termtest.Options{}), testkit.Join(t, s.addr, "bob", termtest.Options{})}
 			s.stop(t, sig)
 			for _, c := range clients {
 				select {
 				case <-c.Done():
-				case <-time.After(wait):
+				case <-time.After(testkit.Wait):
 					t.Fatal("a session outlived the server")
 				}
 				if !strings.Contains(c.Screen(), "The server is shutting down.") {
@@ -273,7 +256,7 @@ func TestBadValuesFailInOneLineNamingTheSetting(t *testing.T) {
 
 func TestLimitsFromTheEnvironmentApply(t *testing.T) {
 	s := start(t, t.TempDir(), []string{"CHATROOM_MAX_SESSIONS=1", "CHATROOM_LISTEN=127.0.0.1:0", "CHATROOM_DATA_DIR=" + t.TempDir()})
-	dialIn(t, s.addr, "first", termtest.Options{})
+	testkit.Join(t, s.addr, "first", termtest.Options{})
 	second, err := termtest.Dial(s.addr, "second", termtest.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -317,7 +300,7 @@ func expectNotify(t *testing.T, got <-chan string, prefix string) string {
 			if strings.HasPrefix(m, prefix) {
 				return m
 			}
-		case <-time.After(wait):
+		case <-time.After(testkit.Wait):
 			t.Fatalf("systemd was not told %q", prefix)
 		}
 	}
@@ -339,7 +322,7 @@ func TestSystemdHearsReadyWatchdogAndStopping(t *testing.T) {
 		if err != nil {
 			t.Errorf("exit: %v", err)
 		}
-	case <-time.After(wait):
+	case <-time.After(testkit.Wait):
 		t.Fatal("did not stop")
 	}
 }
@@ -377,7 +360,7 @@ func activated(t *testing.T, l *net.TCPListener, data string) *server {
 	t.Cleanup(func() { s.cmd.Process.Kill() })
 	select {
 	case <-fromSystemd:
-	case <-time.After(wait):
+	case <-time.After(testkit.Wait):
 		t.Fatalf("the server did not take the socket:\n%s", s.logs())
 	}
 	return s
@@ -391,7 +374,7 @@ func TestSocketActivationKeepsConnectionsWaitingAcrossARestart(t *testing.T) {
 	defer l.Close()
 	data := t.TempDir()
 	first := activated(t, l, data)
-	dialIn(t, first.addr, "alice", termtest.Options{}).Close()
+	testkit.Join(t, first.addr, "alice", termtest.Options{}).Close()
 	first.stop(t, syscall.SIGTERM)
 
 	// No server now; systemd (here, this test) still holds the socket, so a
@@ -410,7 +393,7 @@ func TestSocketActivationKeepsConnectionsWaitingAcrossARestart(t *testing.T) {
 		t.FailNow()
 	}
 	defer c.Close()
-	if err := c.WaitFor(wait, func(s string) bool { return strings.Contains(s, "Welcome, bob.") }); err != nil {
+	if err := c.WaitFor(testkit.Wait, func(s string) bool { return strings.Contains(s, "Welcome, bob.") }); err != nil {
 		t.Fatal(err)
 	}
 	second.stop(t, syscall.SIGTERM)
@@ -460,9 +443,9 @@ func TestMetricsMoveWhileClientsChat(t *testing.T) {
 	if metric(t, before, "chatroom_sessions") != 0 || metric(t, before, `chatroom_messages_total{kind="room"}`) != 0 {
 		t.Error("metrics not at zero before anyone came")
 	}
-	cs := []*termtest.Client{dialIn(t, s.addr, "alice", termtest.Options{}), dialIn(t, s.addr, "bob", termtest.Options{})}
+	cs := []*termtest.Client{testkit.Join(t, s.addr, "alice", termtest.Options{}), testkit.Join(t, s.addr, "bob", termtest.Options{})}
 	cs[0].Send("hello\r")
-	cs[1].WaitFor(wait, func(s string) bool { return strings.Contains(s, "alice: hello") })
+	cs[1].WaitFor(testkit.Wait, func(s string) bool { return strings.Contains(s, "alice: hello") })
 	cs[1].Send("/invite alice\r")
 	if c, err := termtest.Dial(s.addr, "cmd", termtest.Options{NoPTY: true, Command: "ls"}); err == nil {
 		<-c.Done()
@@ -556,29 +539,19 @@ func writeKeys(t *testing.T, path string, signers ...gossh.Signer) {
 	}
 }
 
-func newSigner(t *testing.T) gossh.Signer {
-	t.Helper()
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	s, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func TestTheAllowListIsReadAgainOnSIGHUP(t *testing.T) {
-	a, b := newSigner(t), newSigner(t)
+	a, b := testkit.NewKey(t), testkit.NewKey(t)
 	list := filepath.Join(t.TempDir(), "allowed")
 	writeKeys(t, list, a)
 	s := start(t, t.TempDir(), nil, "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--allow-keys", list)
-	alice := dialIn(t, s.addr, "alice", termtest.Options{Key: a})
+	alice := testkit.Join(t, s.addr, "alice", termtest.Options{Key: a})
 	if _, err := termtest.Dial(s.addr, "bob", termtest.Options{Key: b}); err == nil {
 		t.Fatal("a key not on the list got in")
 	}
 	writeKeys(t, list, a, b)
 	s.cmd.Process.Signal(syscall.SIGHUP)
 	ok := false
-	for deadline := time.Now().Add(wait); time.Now().Before(deadline) && !ok; {
+	for deadline := time.Now().Add(testkit.Wait); time.Now().Before(deadline) && !ok; {
 		if c, err := termtest.Dial(s.addr, "bob", termtest.Options{Key: b}); err == nil {
 			ok = true
 			c.Close()
@@ -597,9 +570,9 @@ func TestTheAllowListIsReadAgainOnSIGHUP(t *testing.T) {
 
 func TestNamesCanBeListedAndReleasedWhileTheServerRuns(t *testing.T) {
 	data := t.TempDir()
-	a := newSigner(t)
+	a := testkit.NewKey(t)
 	s := start(t, t.TempDir(), nil, "--listen", "127.0.0.1:0", "--data-dir", data)
-	dialIn(t, s.addr, "alice", termtest.Options{Key: a}).Close()
+	testkit.Join(t, s.addr, "alice", termtest.Options{Key: a}).Close()
 
 	out, code := runBinary(t, nil, "names", "list", "--data-dir", data)
 	if code != 0 || !strings.Contains(out, "alice") || !strings.Contains(out, keys.Fingerprint(a.PublicKey())) {
@@ -612,7 +585,7 @@ func TestNamesCanBeListedAndReleasedWhileTheServerRuns(t *testing.T) {
 		t.Errorf("releasing a free name exits %d, want 1", code)
 	}
 	// The running server sees it: another key may now take the name.
-	dialIn(t, s.addr, "alice", termtest.Options{Key: newSigner(t)})
+	testkit.Join(t, s.addr, "alice", termtest.Options{Key: testkit.NewKey(t)})
 	s.stop(t, syscall.SIGTERM)
 	if out, _ := runBinary(t, nil, "names", "list", "--data-dir", data); strings.Contains(out, keys.Fingerprint(a.PublicKey())) {
 		t.Errorf("the old key still listed:\n%s", out)

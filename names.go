@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"chatroom/keys"
+	"chatroom/names"
 )
 
 // namesCommand is "chatroom names list" and "chatroom names release NAME":
@@ -44,7 +44,7 @@ func namesCommand(args []string, getenv func(string) string, stdout, stderr io.W
 		}
 		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
 	}
-	st, err := keys.OpenStore(filepath.Clean(c.dataDir))
+	st, err := names.OpenFiles(filepath.Clean(c.dataDir))
 	if err != nil {
 		fmt.Fprintln(stderr, "chatroom names:", err)
 		return 1
@@ -52,7 +52,7 @@ func namesCommand(args []string, getenv func(string) string, stdout, stderr io.W
 	switch {
 	case verb == "list" && len(pos) == 0:
 		fmt.Fprintf(stdout, "%-24s  %-51s  %-20s  %s\n", "NAME", "KEY", "FIRST SEEN", "LAST SEEN")
-		for _, b := range st.Bindings() {
+		for _, b := range st.List() {
 			fmt.Fprintf(stdout, "%-24s  %-51s  %-20s  %s\n", b.Name, b.Fingerprint,
 				b.FirstSeen.Format(time.DateTime), b.LastSeen.Format(time.DateTime))
 		}

@@ -1,6 +1,10 @@
 package keys
 
-import gossh "golang.org/x/crypto/ssh"
+import (
+	"crypto/subtle"
+
+	gossh "golang.org/x/crypto/ssh"
+)
 
 // Fingerprint is how a key is shown: its SHA256 fingerprint, or "none" for
 // a client that logged in without one.
@@ -9,4 +13,13 @@ func Fingerprint(k gossh.PublicKey) string {
 		return "none"
 	}
 	return gossh.FingerprintSHA256(k)
+}
+
+// SameKey compares two keys in constant time.
+func SameKey(a, b gossh.PublicKey) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	x, y := a.Marshal(), b.Marshal()
+	return len(x) == len(y) && subtle.ConstantTimeCompare(x, y) == 1
 }

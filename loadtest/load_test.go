@@ -2,46 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"net"
 	"testing"
 	"time"
 
-	"chatroom/room"
-	"chatroom/sshapp"
-
-	gossh "golang.org/x/crypto/ssh"
+	"chatroom/internal/testserver"
 )
 
 // startServer runs chatroom in this process on a loopback port.
 func startServer(tb testing.TB) string {
 	tb.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	key, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	r := room.New(room.Options{})
-	srv, err := sshapp.New(sshapp.Config{Room: r, HostKey: key})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	go srv.Serve(l)
-	tb.Cleanup(func() {
-		r.Close("test over")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return l.Addr().String()
+	return testserver.Start(tb, testserver.Options{}).Addr
 }
 
 func TestTheLoadGeneratorMeasuresDeliveryAndLatency(t *testing.T) {

@@ -1,5 +1,6 @@
-// Package metrics serves chatroom's Prometheus metrics: what sshapp reports
-// through its Observer, what the room counts, and Go's runtime metrics.
+// Package metrics serves chatroom's Prometheus metrics: what sshd and
+// sshapp report through their Observers, what the room counts, and Go's
+// runtime metrics.
 package metrics
 
 import (
@@ -7,6 +8,7 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"chatroom/internal/reason"
 	"chatroom/room"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,7 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Metrics implements sshapp.Observer and serves what it observed.
+// Metrics implements sshd.Observer and sshapp.Observer, and serves what
+// it observed.
 type Metrics struct {
 	reg         *prometheus.Registry
 	connections prometheus.Gauge
@@ -73,14 +76,14 @@ func (m *Metrics) Handler(withPprof bool) http.Handler {
 	return mux
 }
 
-// The sshapp.Observer methods.
+// The Observer methods.
 
 func (m *Metrics) Connection(open bool)          { add(m.connections, open) }
 func (m *Metrics) Session(open bool)             { add(m.sessions, open) }
 func (m *Metrics) Handshake(d time.Duration)     { m.handshakes.Observe(d.Seconds()) }
 func (m *Metrics) Delivered(delay time.Duration) { m.fanout.Observe(delay.Seconds()) }
-func (m *Metrics) Refused(reason string)         { m.refusals.WithLabelValues(reason).Inc() }
-func (m *Metrics) Closed(reason string)          { m.evictions.WithLabelValues(reason).Inc() }
+func (m *Metrics) Refused(why reason.Reason)     { m.refusals.WithLabelValues(why.String()).Inc() }
+func (m *Metrics) Closed(why reason.Reason)      { m.evictions.WithLabelValues(why.String()).Inc() }
 
 func add(g prometheus.Gauge, up bool) {
 	if up {

@@ -15,27 +15,27 @@ const (
 	Message Kind = iota + 1
 	// Joined says From joined the room. Online is the room after it.
 	Joined
-	// Left says From left the room; Text may hold why. Online is the room after it.
+	// Left says From left the room; Reason may say why. Online is the room after it.
 	Left
 	// Invited says From invites you (To) to a private chat; answer Invite.
 	Invited
 	// Answered says To answered your invitation Invite; see Accepted.
 	Answered
 	// InviteEnded says invitation Invite from From to To ended unanswered;
-	// Text says why (ReasonExpired, ReasonLeft).
+	// Reason says why (ReasonExpired, ReasonLeft).
 	InviteEnded
 	// ChatOpened says private chat Chat between From (the inviter) and To
-	// is open; Text is ReasonResumed when it carries on from a session the
-	// member replaced.
+	// is open; Reason is ReasonResumed when it carries on from a session
+	// the member replaced.
 	ChatOpened
 	// PrivateMessage is a message by From in private chat Chat.
 	PrivateMessage
-	// ChatClosed says From ended private chat Chat; Text says how
+	// ChatClosed says From ended private chat Chat; Reason says how
 	// (ReasonClosed, ReasonLeft). The chat is read-only from now on.
 	ChatClosed
 )
 
-// Reasons carried in an event's Text.
+// Reasons carried in an event's Reason.
 const (
 	ReasonExpired = "expired"
 	ReasonLeft    = "left"
@@ -50,13 +50,14 @@ type InviteID uint64
 type ChatID uint64
 
 // Event is something a member sees. Events are shared between members and
-// must not be modified. All text in them is clean (see CleanText).
+// must not be modified. All text in them is clean (see package clean).
 type Event struct {
 	Kind     Kind
 	Time     time.Time
 	From     string
 	To       string
-	Text     string
+	Text     string // what was said, in Message and PrivateMessage
+	Reason   string // why, in Left, InviteEnded, ChatOpened and ChatClosed
 	Invite   InviteID
 	Chat     ChatID
 	Accepted bool
@@ -73,7 +74,7 @@ func (e *Event) Peer(me string) string {
 
 // size estimates what an event costs to hold, for queue accounting.
 func (e *Event) size() int {
-	return 96 + len(e.From) + len(e.To) + len(e.Text)
+	return 96 + len(e.From) + len(e.To) + len(e.Text) + len(e.Reason)
 }
 
 // Presence is who is online, sorted. A Presence never changes once made, so
@@ -92,15 +93,6 @@ func (p *Presence) Len() int {
 
 // At is the i-th name in order.
 func (p *Presence) At(i int) string { return p.names[i] }
-
-// Contains reports whether name is online.
-func (p *Presence) Contains(name string) bool {
-	if p == nil {
-		return false
-	}
-	_, ok := slices.BinarySearchFunc(p.names, name, compareNames)
-	return ok
-}
 
 func (p *Presence) with(name string) *Presence {
 	i, _ := slices.BinarySearchFunc(p.names, name, compareNames)

@@ -3,6 +3,8 @@ package room
 import (
 	"errors"
 	"fmt"
+
+	"chatroom/internal/clean"
 )
 
 // MaxNameLen is the longest name, in bytes (names are ASCII).
@@ -30,7 +32,7 @@ func (e *NameError) Unwrap() error { return ErrInvalidName }
 // ValidateName checks a chat name: 1-24 ASCII letters, digits, '_', '-' or
 // '.', starting with a letter or digit. Names are case-sensitive.
 func ValidateName(name string) error {
-	shown := CleanLine(name, 2*MaxNameLen)
+	shown := clean.Line(name, 2*MaxNameLen)
 	switch {
 	case name == "":
 		return &NameError{Reason: "use 1-24 letters, digits, _ - or ."}

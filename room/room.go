@@ -4,12 +4,15 @@
 package room
 
 import (
+	"cmp"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"chatroom/internal/clean"
 
 	"golang.org/x/time/rate"
 )
@@ -61,8 +64,8 @@ type Options struct {
 	// a second once MessageBurst is spent (default 2 and 5).
 	MessageRate  float64
 	MessageBurst int
-	// Text bounds one message (default DefaultTextLimits).
-	Text TextLimits
+	// Text bounds one message (default clean.DefaultLimits).
+	Text clean.Limits
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -74,7 +77,7 @@ var Defaults = Options{
 	InviteTTL:    60 * time.Second,
 	MessageRate:  2,
 	MessageBurst: 5,
-	Text:         DefaultTextLimits,
+	Text:         clean.DefaultLimits,
 }
 
 // Room is the broker. Its zero value is not usable; call New.
@@ -83,11 +86,11 @@ type Room struct {
 
 	mu       sync.Mutex // guards everything below; never held during I/O
 	closed   bool
-	members  map[string]*Member
+	members  map[string]*member
 	online   *Presence
 	invites  map[InviteID]*invite
 	nextID   uint64
-	evicting []*Member // members whose queue overflowed, to remove
+	evicting []*member // members whose queue overflowed, to remove
 
 	// Counters for Stats, updated with the lock held, read without it.
 	messages, private, invitations, slow atomic.Uint64
@@ -111,112 +114,81 @@ func (r *Room) Stats() Stats {
 		Invitations: r.invitations.Load(), SlowConsumers: r.slow.Load()}
 }
 
-type invite struct {
-	id       InviteID
-	from, to *Member
-	timer    *time.Timer
-}
-
-type chat struct {
-	id       ChatID
-	from, to *Member
-	open     bool
-}
-
-func (c *chat) peer(m *Member) *Member {
-	if c.from == m {
-		return c.to
-	}
-	return c.from
-}
-
 // New makes an empty, open room.
 func New(opts Options) *Room {
 	d := Defaults
-	if opts.QueueLen <= 0 {
-		opts.QueueLen = d.QueueLen
-	}
-	if opts.QueueBytes <= 0 {
-		opts.QueueBytes = d.QueueBytes
-	}
-	if opts.InviteTTL <= 0 {
-		opts.InviteTTL = d.InviteTTL
-	}
-	if opts.MessageRate <= 0 {
-		opts.MessageRate = d.MessageRate
-	}
-	if opts.MessageBurst <= 0 {
-		opts.MessageBurst = d.MessageBurst
-	}
-	if opts.Text.Bytes <= 0 {
-		opts.Text.Bytes = d.Text.Bytes
-	}
-	if opts.Text.Lines <= 0 {
-		opts.Text.Lines = d.Text.Lines
-	}
+	opts.QueueLen = cmp.Or(opts.QueueLen, d.QueueLen)
+	opts.QueueBytes = cmp.Or(opts.QueueBytes, d.QueueBytes)
+	opts.InviteTTL = cmp.Or(opts.InviteTTL, d.InviteTTL)
+	opts.MessageRate = cmp.Or(opts.MessageRate, d.MessageRate)
+	opts.MessageBurst = cmp.Or(opts.MessageBurst, d.MessageBurst)
+	opts.Text.Bytes = cmp.Or(opts.Text.Bytes, d.Text.Bytes)
+	opts.Text.Lines = cmp.Or(opts.Text.Lines, d.Text.Lines)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	return &Room{
 		opts:    opts,
-		members: make(map[string]*Member),
+		members: make(map[string]*member),
 		online:  &Presence{},
 		invites: make(map[InviteID]*invite),
 	}
 }
 
-// Member is one person in the room. Its methods are safe for concurrent use.
-type Member struct {
-	room     *Room
-	name     string
-	id       string // who this is, beyond the name; "" for nobody in particular
-	replaced bool   // took the place of a session of the same identity
-	q        *queue
-	done     chan struct{}
-	sends    *rate.Limiter // messages and invitations
-
-	// Guarded by room.mu.
-	gone    bool
-	err     error
-	chats   map[ChatID]*chat
-	invites map[InviteID]*invite // sent and received
+// Broker is the room as sessions use it. *Room is the broker of one
+// process; another (several nodes on NATS, say) can take its place without
+// the sessions knowing. It is declared here, beside the events it carries,
+// because its methods return a Member.
+type Broker interface {
+	// Join enters the room as name; see (*Room).Join.
+	Join(name, id string) (Member, error)
+	// Online is who is in the room now.
+	Online() *Presence
+	// Kick removes the member called name, with a reason everyone sees.
+	Kick(name, reason string) bool
 }
 
-// Name is the member's chat name.
-func (m *Member) Name() string { return m.name }
-
-// Replaced reports whether the member took the place of an earlier session
-// of the same identity (see JoinAs).
-func (m *Member) Replaced() bool { return m.replaced }
-
-// Ready has a value whenever events are waiting; collect them with Take.
-func (m *Member) Ready() <-chan struct{} { return m.q.ready }
-
-// Take appends the waiting events, oldest first, to buf and returns it.
-func (m *Member) Take(buf []*Event) []*Event { return m.q.take(buf) }
-
-// Done is closed when the member is out of the room: it left, was removed,
-// or the room closed. Events already waiting can still be taken.
-func (m *Member) Done() <-chan struct{} { return m.done }
-
-// Err says why the member is out: nil after Leave, ErrSlowConsumer,
-// ErrTakenOver, a *KickedError, or a *ClosedError. It is only meaningful once Done is closed.
-func (m *Member) Err() error {
-	m.room.mu.Lock()
-	defer m.room.mu.Unlock()
-	return m.err
+// Member is one person's place in the room. Its methods are safe for
+// concurrent use.
+type Member interface {
+	// Name is the member's chat name.
+	Name() string
+	// Replaced reports whether the member took the place of an earlier
+	// session of the same identity.
+	Replaced() bool
+	// Ready has a value whenever events are waiting; collect them with Take.
+	Ready() <-chan struct{}
+	// Take appends the waiting events, oldest first, to buf and returns it.
+	Take(buf []*Event) []*Event
+	// Done is closed when the member is out of the room: it left, was
+	// removed, or the room closed. Events already waiting can still be taken.
+	Done() <-chan struct{}
+	// Err says why the member is out: nil after Leave, ErrSlowConsumer,
+	// ErrTakenOver, a *KickedError, or a *ClosedError. It is only
+	// meaningful once Done is closed.
+	Err() error
+	// Leave takes the member out; everyone sees them leave once.
+	Leave()
+	// Say sends text to the main room.
+	Say(text string) error
+	// Invite asks the member called name to a private chat.
+	Invite(name string) error
+	// Answer accepts or declines an invitation addressed to this member.
+	Answer(id InviteID, accept bool) error
+	// SendPrivate sends text to a private chat.
+	SendPrivate(id ChatID, text string) error
+	// CloseChat ends a private chat; the other person is told.
+	CloseChat(id ChatID) error
 }
 
-// Join adds a member named name. Exactly one of several concurrent joins of
-// one name succeeds; the others get ErrNameTaken.
-func (r *Room) Join(name string) (*Member, error) { return r.JoinAs(name, "") }
-
-// JoinAs is Join for a member with an identity (a key fingerprint, say; ""
-// for none). If name is held by a member of the same identity, the new
-// member takes its place: the old one is removed with ErrTakenOver, its
-// private chats and invitations pass to the new one, and the others see
-// no one leave or join. Identities are compared in constant time.
-func (r *Room) JoinAs(name, id string) (*Member, error) {
+// Join adds a member named name, of identity id (a key fingerprint, say;
+// "" for nobody in particular). Exactly one of several concurrent joins of
+// one name succeeds; the others get ErrNameTaken. If name is held by a
+// member of the same identity, the new member takes its place: the old one
+// is removed with ErrTakenOver, its private chats and invitations pass to
+// the new one, and the others see no one leave or join. Identities are
+// compared in constant time.
+func (r *Room) Join(name, id string) (Member, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
@@ -225,7 +197,7 @@ func (r *Room) JoinAs(name, id string) (*Member, error) {
 	if r.closed {
 		return nil, ErrClosed
 	}
-	m := &Member{
+	m := &member{
 		room:    r,
 		name:    name,
 		id:      id,
@@ -257,7 +229,7 @@ func sameID(a, b string) bool {
 var ErrTakenOver = errors.New("signed in from elsewhere")
 
 // takeOver puts m in old's place. Called with r.mu held.
-func (r *Room) takeOver(old, m *Member) {
+func (r *Room) takeOver(old, m *member) {
 	old.gone, old.err = true, ErrTakenOver
 	close(old.done)
 	m.replaced = true
@@ -276,7 +248,7 @@ func (r *Room) takeOver(old, m *Member) {
 			c.to = m
 		}
 		m.chats[id] = c
-		r.deliver(m, &Event{Kind: ChatOpened, Time: now, From: c.from.name, To: c.to.name, Chat: id, Text: ReasonResumed})
+		r.deliver(m, &Event{Kind: ChatOpened, Time: now, From: c.from.name, To: c.to.name, Chat: id, Reason: ReasonResumed})
 	}
 	for id, inv := range old.invites {
 		delete(old.invites, id)
@@ -299,7 +271,7 @@ func (e *KickedError) Error() string { return e.Reason }
 // reason; they get a *KickedError with it. It reports whether anyone was
 // removed.
 func (r *Room) Kick(name, reason string) bool {
-	reason = CleanLine(reason, 200)
+	reason = clean.Line(reason, 200)
 	r.mu.Lock()
 	defer r.unlock()
 	m := r.members[name]
@@ -339,146 +311,9 @@ func (r *Room) Close(reason string) {
 	r.online = &Presence{}
 }
 
-// Leave takes the member out of the room; everyone sees them leave once.
-// Calling it again, or after the member was removed, does nothing.
-func (m *Member) Leave() {
-	r := m.room
-	r.mu.Lock()
-	defer r.unlock()
-	if !m.gone {
-		r.remove(m, nil, "")
-	}
-}
-
-// Say sends text to the main room.
-func (m *Member) Say(text string) error {
-	r := m.room
-	text, err := r.opts.Text.Clean(text)
-	if err != nil {
-		return err
-	}
-	r.mu.Lock()
-	defer r.unlock()
-	if err := m.canSend(); err != nil {
-		return err
-	}
-	r.messages.Add(1)
-	r.broadcast(&Event{Kind: Message, Time: r.opts.Now(), From: m.name, Text: text})
-	return nil
-}
-
-// Invite asks the member called name to a private chat. If name has already
-// invited m, this accepts that invitation instead.
-func (m *Member) Invite(name string) error {
-	r := m.room
-	r.mu.Lock()
-	defer r.unlock()
-	if m.gone {
-		return ErrNotMember
-	}
-	if name == m.name {
-		return ErrSelfInvite
-	}
-	to := r.members[name]
-	if to == nil {
-		return ErrOffline
-	}
-	for _, c := range m.chats {
-		if c.open && c.peer(m) == to {
-			return ErrAlreadyChatting
-		}
-	}
-	for _, inv := range m.invites {
-		switch {
-		case inv.from == m && inv.to == to:
-			return ErrAlreadyInvited
-		case inv.from == to && inv.to == m:
-			r.answer(inv, true)
-			return nil
-		}
-	}
-	// Each invitation puts a dialog in front of someone: it counts as a message.
-	if err := m.canSend(); err != nil {
-		return err
-	}
-	r.invitations.Add(1)
-	r.nextID++
-	inv := &invite{id: InviteID(r.nextID), from: m, to: to}
-	inv.timer = time.AfterFunc(r.opts.InviteTTL, func() { r.expire(inv) })
-	r.invites[inv.id] = inv
-	m.invites[inv.id] = inv
-	to.invites[inv.id] = inv
-	r.deliver(to, &Event{Kind: Invited, Time: r.opts.Now(), From: m.name, To: to.name, Invite: inv.id})
-	return nil
-}
-
-// Answer accepts or declines invitation id, which must be addressed to m.
-// On acceptance both people get a ChatOpened event.
-func (m *Member) Answer(id InviteID, accept bool) error {
-	r := m.room
-	r.mu.Lock()
-	defer r.unlock()
-	if m.gone {
-		return ErrNotMember
-	}
-	inv := r.invites[id]
-	if inv == nil || inv.to != m {
-		return ErrNoSuchInvite
-	}
-	r.answer(inv, accept)
-	return nil
-}
-
-// SendPrivate sends text to private chat id.
-func (m *Member) SendPrivate(id ChatID, text string) error {
-	r := m.room
-	text, err := r.opts.Text.Clean(text)
-	if err != nil {
-		return err
-	}
-	r.mu.Lock()
-	defer r.unlock()
-	if m.gone {
-		return ErrNotMember
-	}
-	c := m.chats[id]
-	if c == nil {
-		return ErrNoSuchChat
-	}
-	if !c.open {
-		return ErrChatClosed
-	}
-	if err := m.canSend(); err != nil {
-		return err
-	}
-	r.private.Add(1)
-	ev := &Event{Kind: PrivateMessage, Time: r.opts.Now(), From: m.name, To: c.peer(m).name, Text: text, Chat: id}
-	r.deliver(c.from, ev)
-	r.deliver(c.to, ev)
-	return nil
-}
-
-// CloseChat ends private chat id for m. The other person is told and their
-// side becomes read-only.
-func (m *Member) CloseChat(id ChatID) error {
-	r := m.room
-	r.mu.Lock()
-	defer r.unlock()
-	c := m.chats[id]
-	if c == nil {
-		return ErrNoSuchChat
-	}
-	delete(m.chats, id)
-	if c.open {
-		c.open = false
-		r.deliver(c.peer(m), &Event{Kind: ChatClosed, Time: r.opts.Now(), From: m.name, To: c.peer(m).name, Chat: id, Text: ReasonClosed})
-	}
-	return nil
-}
-
 // canSend checks that m is in the room and within its message rate.
 // Called with r.mu held.
-func (m *Member) canSend() error {
+func (m *member) canSend() error {
 	if m.gone {
 		return ErrNotMember
 	}
@@ -488,43 +323,8 @@ func (m *Member) canSend() error {
 	return nil
 }
 
-func (r *Room) answer(inv *invite, accept bool) {
-	inv.timer.Stop()
-	r.dropInvite(inv)
-	now := r.opts.Now()
-	r.deliver(inv.from, &Event{Kind: Answered, Time: now, From: inv.from.name, To: inv.to.name, Invite: inv.id, Accepted: accept})
-	if !accept {
-		return
-	}
-	r.nextID++
-	c := &chat{id: ChatID(r.nextID), from: inv.from, to: inv.to, open: true}
-	inv.from.chats[c.id] = c
-	inv.to.chats[c.id] = c
-	ev := &Event{Kind: ChatOpened, Time: now, From: inv.from.name, To: inv.to.name, Chat: c.id}
-	r.deliver(inv.from, ev)
-	r.deliver(inv.to, ev)
-}
-
-func (r *Room) expire(inv *invite) {
-	r.mu.Lock()
-	defer r.unlock()
-	if r.invites[inv.id] != inv {
-		return // answered, cancelled or closed in the meantime
-	}
-	r.dropInvite(inv)
-	ev := &Event{Kind: InviteEnded, Time: r.opts.Now(), From: inv.from.name, To: inv.to.name, Invite: inv.id, Text: ReasonExpired}
-	r.deliver(inv.from, ev)
-	r.deliver(inv.to, ev)
-}
-
-func (r *Room) dropInvite(inv *invite) {
-	delete(r.invites, inv.id)
-	delete(inv.from.invites, inv.id)
-	delete(inv.to.invites, inv.id)
-}
-
 // remove takes m out and tells the others. Called with r.mu held.
-func (r *Room) remove(m *Member, err error, why string) {
+func (r *Room) remove(m *member, err error, why string) {
 	m.gone, m.err = true, err
 	close(m.done)
 	delete(r.members, m.name)
@@ -537,17 +337,17 @@ func (r *Room) remove(m *Member, err error, why string) {
 		if other == m {
 			other = inv.from
 		}
-		r.deliver(other, &Event{Kind: InviteEnded, Time: now, From: inv.from.name, To: inv.to.name, Invite: inv.id, Text: ReasonLeft})
+		r.deliver(other, &Event{Kind: InviteEnded, Time: now, From: inv.from.name, To: inv.to.name, Invite: inv.id, Reason: ReasonLeft})
 	}
 	for id, c := range m.chats {
 		delete(m.chats, id)
 		if c.open {
 			c.open = false
 			p := c.peer(m)
-			r.deliver(p, &Event{Kind: ChatClosed, Time: now, From: m.name, To: p.name, Chat: id, Text: ReasonLeft})
+			r.deliver(p, &Event{Kind: ChatClosed, Time: now, From: m.name, To: p.name, Chat: id, Reason: ReasonLeft})
 		}
 	}
-	r.broadcast(&Event{Kind: Left, Time: now, From: m.name, Text: why, Online: r.online})
+	r.broadcast(&Event{Kind: Left, Time: now, From: m.name, Reason: why, Online: r.online})
 }
 
 // broadcast delivers ev to every member. Called with r.mu held.
@@ -560,7 +360,7 @@ func (r *Room) broadcast(ev *Event) {
 // deliver queues ev for m without waiting. A member whose queue is full is
 // marked for removal; it is removed when the lock is released, so one slow
 // member never delays the others. Called with r.mu held.
-func (r *Room) deliver(m *Member, ev *Event) {
+func (r *Room) deliver(m *member, ev *Event) {
 	if m.gone || m.q.push(ev) {
 		return
 	}

@@ -7,41 +7,43 @@ import (
 	"testing"
 
 	"chatroom/internal/termtest"
+	"chatroom/internal/testkit"
+	"chatroom/internal/testserver"
 	"chatroom/room"
 )
 
 func TestJoiningShowsTheRoomAndWhoIsOnline(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	waitRow(t, alice, 0, `^ 1 online  alice$`)
-	waitText(t, alice, "→ alice joined")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	testkit.WaitRow(t, alice, 0, `^ 1 online  alice$`)
+	testkit.WaitText(t, alice, "→ alice joined")
 
-	bob := join(t, ts, "Bob")
-	waitText(t, alice, "→ Bob joined")
-	waitRow(t, alice, 0, `^ 2 online  alice Bob$`)
-	waitRow(t, bob, 0, `^ 2 online  alice Bob$`)
-	waitRow(t, bob, 1, `^ main .*Ctrl\+N/P tabs`)
+	bob := testkit.Join(t, ts.Addr, "Bob")
+	testkit.WaitText(t, alice, "→ Bob joined")
+	testkit.WaitRow(t, alice, 0, `^ 2 online  alice Bob$`)
+	testkit.WaitRow(t, bob, 0, `^ 2 online  alice Bob$`)
+	testkit.WaitRow(t, bob, 1, `^ main .*Ctrl\+N/P tabs`)
 	if strings.Contains(bob.Screen(), "alice joined") {
 		t.Error("bob sees a notice from before he joined")
 	}
 }
 
 func TestMessagesReachEveryoneWhoJoinedBeforeThem(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	say(t, alice, "before bob")
-	waitText(t, alice, "alice: before bob")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	testkit.Say(t, alice, "before bob")
+	testkit.WaitText(t, alice, "alice: before bob")
 
-	bob := join(t, ts, "bob")
-	say(t, alice, "after bob")
-	waitText(t, bob, "alice: after bob")
+	bob := testkit.Join(t, ts.Addr, "bob")
+	testkit.Say(t, alice, "after bob")
+	testkit.WaitText(t, bob, "alice: after bob")
 	if strings.Contains(bob.Screen(), "before bob") {
 		t.Error("bob sees a message sent before he joined")
 	}
-	say(t, bob, "hi alice")
-	waitText(t, alice, "bob: hi alice")
+	testkit.Say(t, bob, "hi alice")
+	testkit.WaitText(t, alice, "bob: hi alice")
 	// The message is stamped with a short time and the input line is empty again.
-	waitFor(t, alice, "a time stamp", func(s string) bool {
+	testkit.WaitFor(t, alice, "a time stamp", func(s string) bool {
 		for _, l := range strings.Split(s, "\n") {
 			if strings.HasSuffix(l, "bob: hi alice") && len(l) > 6 && l[2] == ':' {
 				return true
@@ -49,80 +51,80 @@ func TestMessagesReachEveryoneWhoJoinedBeforeThem(t *testing.T) {
 		}
 		return false
 	})
-	waitRow(t, bob, 23, `^>$`)
+	testkit.WaitRow(t, bob, 23, `^>$`)
 }
 
 func TestEmptyLinesSendNothing(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	bob := join(t, ts, "bob")
-	say(t, alice, "   ")
-	say(t, alice, "")
-	say(t, alice, "marker")
-	waitText(t, bob, "alice: marker")
-	if n := count(bob.Screen(), "alice:"); n != 1 {
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
+	testkit.Say(t, alice, "   ")
+	testkit.Say(t, alice, "")
+	testkit.Say(t, alice, "marker")
+	testkit.WaitText(t, bob, "alice: marker")
+	if n := strings.Count(bob.Screen(), "alice:"); n != 1 {
 		t.Errorf("bob sees %d messages from alice, want only the marker", n)
 	}
 }
 
 func TestATakenNameGetsTheJoinScreenAndAnother(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	join(t, ts, "alice")
-	again := connect(t, ts, "alice")
-	waitText(t, again, `"alice" is taken`)
-	waitText(t, again, "Name: alice")
-	say(t, again, "2")
-	waitText(t, again, "Welcome, alice2.")
-	waitRow(t, again, 0, `alice alice2`)
+	ts := testserver.Start(t, testserver.Options{})
+	testkit.Join(t, ts.Addr, "alice")
+	again := testkit.Connect(t, ts.Addr, "alice")
+	testkit.WaitText(t, again, `"alice" is taken`)
+	testkit.WaitText(t, again, "Name: alice")
+	testkit.Say(t, again, "2")
+	testkit.WaitText(t, again, "Welcome, alice2.")
+	testkit.WaitRow(t, again, 0, `alice alice2`)
 }
 
 func TestAnInvalidNameGetsTheJoinScreen(t *testing.T) {
-	ts := startServer(t, room.Options{})
+	ts := testserver.Start(t, testserver.Options{})
 	for _, tc := range []struct{ user, why string }{
 		{"-dash", "must start with a letter or digit"},
 		{"waytoolongforthischatroom_x", "too long"},
 		{"has space", "may only hold letters"},
 		{"\x1b[2J\x1b]0;pwned\x07evil", "must start with a letter or digit"},
 	} {
-		c := connect(t, ts, tc.user)
-		waitText(t, c, tc.why)
-		waitRow(t, c, 0, `^ chatroom$`)
+		c := testkit.Connect(t, ts.Addr, tc.user)
+		testkit.WaitText(t, c, tc.why)
+		testkit.WaitRow(t, c, 0, `^ chatroom$`)
 		if strings.Contains(c.Screen(), "pwned") {
 			t.Errorf("escape sequence text from the user name reached the screen:\n%s", c.Screen())
 		}
-		send(t, c, keyCtrlU)
-		say(t, c, "fine")
-		waitText(t, c, "Welcome, fine.")
-		say(t, c, "/quit")
-		waitDone(t, c)
+		testkit.Send(t, c, testkit.KeyCtrlU)
+		testkit.Say(t, c, "fine")
+		testkit.WaitText(t, c, "Welcome, fine.")
+		testkit.Say(t, c, "/quit")
+		testkit.WaitDone(t, c)
 	}
 }
 
 func TestEscOnTheJoinScreenLeaves(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	join(t, ts, "alice")
-	c := connect(t, ts, "alice")
-	waitText(t, c, "taken")
-	send(t, c, keyEsc)
-	waitDone(t, c)
+	ts := testserver.Start(t, testserver.Options{})
+	testkit.Join(t, ts.Addr, "alice")
+	c := testkit.Connect(t, ts.Addr, "alice")
+	testkit.WaitText(t, c, "taken")
+	testkit.Send(t, c, testkit.KeyEsc)
+	testkit.WaitDone(t, c)
 	if st := c.ExitStatus(); st != 0 {
 		t.Errorf("exit status %d", st)
 	}
-	waitText(t, c, "Bye!")
+	testkit.WaitText(t, c, "Bye!")
 }
 
 func TestConcurrentJoinsOfOneNameLetExactlyOneIn(t *testing.T) {
-	ts := startServer(t, room.Options{})
+	ts := testserver.Start(t, testserver.Options{})
 	const n = 4
 	clients := make([]*termtest.Client, n)
 	var wg sync.WaitGroup
 	for i := range clients {
-		wg.Go(func() { clients[i] = connect(t, ts, "zed") })
+		wg.Go(func() { clients[i] = testkit.Connect(t, ts.Addr, "zed") })
 	}
 	wg.Wait()
 	in, refused := 0, 0
 	for _, c := range clients {
-		waitFor(t, c, "joined or refused", func(s string) bool {
+		testkit.WaitFor(t, c, "joined or refused", func(s string) bool {
 			return strings.Contains(s, "Welcome, zed.") || strings.Contains(s, "taken")
 		})
 		if strings.Contains(c.Screen(), "Welcome, zed.") {
@@ -134,50 +136,50 @@ func TestConcurrentJoinsOfOneNameLetExactlyOneIn(t *testing.T) {
 	if in != 1 || refused != n-1 {
 		t.Fatalf("%d got in and %d were refused, want 1 and %d", in, refused, n-1)
 	}
-	if ts.room.Online().Len() != 1 {
-		t.Errorf("%d online", ts.room.Online().Len())
+	if ts.Room.Online().Len() != 1 {
+		t.Errorf("%d online", ts.Room.Online().Len())
 	}
 }
 
 func TestLeavingIsSeenOnceWhicheverWayItHappens(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
 	for _, way := range []struct{ name, keys string }{
 		{"quitter", "/quit\r"},
-		{"interrupter", keyCtrlC},
+		{"interrupter", testkit.KeyCtrlC},
 		{"hangup", ""},
 	} {
-		c := join(t, ts, way.name)
-		waitText(t, alice, "→ "+way.name+" joined")
+		c := testkit.Join(t, ts.Addr, way.name)
+		testkit.WaitText(t, alice, "→ "+way.name+" joined")
 		if way.keys != "" {
-			send(t, c, way.keys)
-			waitDone(t, c)
-			waitText(t, c, "Bye!")
+			testkit.Send(t, c, way.keys)
+			testkit.WaitDone(t, c)
+			testkit.WaitText(t, c, "Bye!")
 		} else {
 			c.Close()
 		}
-		waitText(t, alice, "← "+way.name+" left")
-		waitRow(t, alice, 0, `^ 1 online  alice$`)
+		testkit.WaitText(t, alice, "← "+way.name+" left")
+		testkit.WaitRow(t, alice, 0, `^ 1 online  alice$`)
 	}
 	// Once more after the dust settles: still one notice each.
-	say(t, alice, "done")
-	waitText(t, alice, "alice: done")
+	testkit.Say(t, alice, "done")
+	testkit.WaitText(t, alice, "alice: done")
 	for _, name := range []string{"quitter", "interrupter", "hangup"} {
-		if n := count(alice.Screen(), "← "+name+" left"); n != 1 {
+		if n := strings.Count(alice.Screen(), "← "+name+" left"); n != 1 {
 			t.Errorf("%s's leave notice shown %d times", name, n)
 		}
 	}
 }
 
 func TestTheTopBarCutsNamesThatDoNotFit(t *testing.T) {
-	ts := startServer(t, room.Options{})
+	ts := testserver.Start(t, testserver.Options{})
 	for i := range 30 {
-		if _, err := ts.room.Join(fmt.Sprintf("user%02d", i)); err != nil {
+		if _, err := ts.Room.Join(fmt.Sprintf("user%02d", i), ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	alice := join(t, ts, "alice", termtest.Options{Width: 60, Height: 20})
-	waitRow(t, alice, 0, `^ 31 online  alice user00 user01 .* \+\d+ more$`)
+	alice := testkit.Join(t, ts.Addr, "alice", termtest.Options{Width: 60, Height: 20})
+	testkit.WaitRow(t, alice, 0, `^ 31 online  alice user00 user01 .* \+\d+ more$`)
 	top := alice.Row(0)
 	if len(top) > 60 {
 		t.Errorf("top bar is %d wide on a 60-column terminal: %q", len(top), top)
@@ -191,13 +193,13 @@ func TestTheTopBarCutsNamesThatDoNotFit(t *testing.T) {
 }
 
 func TestLongMessagesWrapToTheWidth(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice", termtest.Options{Width: 40, Height: 20})
-	bob := join(t, ts, "bob")
-	say(t, bob, "the quick brown fox jumps over the lazy dog and keeps running far away")
-	waitText(t, alice, "bob: the quick brown fox jumps")
-	waitText(t, alice, "      over the lazy dog and keeps")
-	waitText(t, alice, "      running far away")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice", termtest.Options{Width: 40, Height: 20})
+	bob := testkit.Join(t, ts.Addr, "bob")
+	testkit.Say(t, bob, "the quick brown fox jumps over the lazy dog and keeps running far away")
+	testkit.WaitText(t, alice, "bob: the quick brown fox jumps")
+	testkit.WaitText(t, alice, "      over the lazy dog and keeps")
+	testkit.WaitText(t, alice, "      running far away")
 	for i, l := range strings.Split(alice.Screen(), "\n") {
 		if len([]rune(l)) > 40 {
 			t.Errorf("row %d is wider than the terminal: %q", i, l)
@@ -206,27 +208,27 @@ func TestLongMessagesWrapToTheWidth(t *testing.T) {
 }
 
 func TestResizingRelaysEverything(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice", termtest.Options{Width: 100, Height: 20})
-	bob := join(t, ts, "bob")
-	say(t, bob, "one two three four five six seven eight nine ten eleven twelve")
-	waitText(t, alice, "bob: one two three four five six seven eight nine ten eleven twelve")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice", termtest.Options{Width: 100, Height: 20})
+	bob := testkit.Join(t, ts.Addr, "bob")
+	testkit.Say(t, bob, "one two three four five six seven eight nine ten eleven twelve")
+	testkit.WaitText(t, alice, "bob: one two three four five six seven eight nine ten eleven twelve")
 	if err := alice.Resize(40, 12); err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, alice, "bob: one two three four five six")
-	waitText(t, alice, "      seven eight nine ten eleven")
-	waitRow(t, alice, 11, `^>`)
-	waitRow(t, alice, 0, `^ 2 online  alice bob$`)
+	testkit.WaitText(t, alice, "bob: one two three four five six")
+	testkit.WaitText(t, alice, "      seven eight nine ten eleven")
+	testkit.WaitRow(t, alice, 11, `^>`)
+	testkit.WaitRow(t, alice, 0, `^ 2 online  alice bob$`)
 	// Typing still lands on the new input row.
-	send(t, alice, "typed")
-	waitRow(t, alice, 11, `^> typed$`)
+	testkit.Send(t, alice, "typed")
+	testkit.WaitRow(t, alice, 11, `^> typed$`)
 }
 
 func TestScrollingBackAndReturningOnOwnMessage(t *testing.T) {
-	ts := startServer(t, room.Options{MessageBurst: 100})
-	alice := join(t, ts, "alice", termtest.Options{Width: 60, Height: 12})
-	bob, err := ts.room.Join("bob")
+	ts := testserver.Start(t, testserver.Options{Room: room.Options{MessageBurst: 100}})
+	alice := testkit.Join(t, ts.Addr, "alice", termtest.Options{Width: 60, Height: 12})
+	bob, err := ts.Room.Join("bob", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,57 +242,57 @@ func TestScrollingBackAndReturningOnOwnMessage(t *testing.T) {
 			bob.Take(nil)
 		}
 	}()
-	waitText(t, alice, "bob: line 39")
+	testkit.WaitText(t, alice, "bob: line 39")
 	if strings.Contains(alice.Screen(), "line 30") {
 		t.Fatal("a 12-row screen shows more than it can hold")
 	}
-	send(t, alice, keyPgUp)
-	waitText(t, alice, "bob: line 31")
-	waitFor(t, alice, "line 39 scrolled away", func(s string) bool { return !strings.Contains(s, "line 39") })
-	waitRow(t, alice, 1, `scrolled up · PgDn`)
+	testkit.Send(t, alice, testkit.KeyPgUp)
+	testkit.WaitText(t, alice, "bob: line 31")
+	testkit.WaitFor(t, alice, "line 39 scrolled away", func(s string) bool { return !strings.Contains(s, "line 39") })
+	testkit.WaitRow(t, alice, 1, `scrolled up · PgDn`)
 	alice.Wheel(10, 5, true)
-	waitText(t, alice, "bob: line 28")
+	testkit.WaitText(t, alice, "bob: line 28")
 
 	// New messages do not move the view; they are counted.
 	bob.Say("while away")
-	waitRow(t, alice, 1, `↓ 1 new · PgDn`)
+	testkit.WaitRow(t, alice, 1, `↓ 1 new · PgDn`)
 	if strings.Contains(alice.Screen(), "while away") {
 		t.Error("a new message pulled the scrolled view down")
 	}
 	alice.Wheel(10, 5, false)
-	send(t, alice, keyPgDown)
-	send(t, alice, keyPgDown)
-	waitText(t, alice, "bob: while away")
-	waitRow(t, alice, 1, `Ctrl\+N/P tabs`)
+	testkit.Send(t, alice, testkit.KeyPgDown)
+	testkit.Send(t, alice, testkit.KeyPgDown)
+	testkit.WaitText(t, alice, "bob: while away")
+	testkit.WaitRow(t, alice, 1, `Ctrl\+N/P tabs`)
 
 	// Scrolled up again, your own message brings you back down.
-	send(t, alice, keyPgUp)
-	waitRow(t, alice, 1, `scrolled up`)
-	say(t, alice, "back")
-	waitText(t, alice, "alice: back")
-	waitText(t, alice, "bob: while away")
+	testkit.Send(t, alice, testkit.KeyPgUp)
+	testkit.WaitRow(t, alice, 1, `scrolled up`)
+	testkit.Say(t, alice, "back")
+	testkit.WaitText(t, alice, "alice: back")
+	testkit.WaitText(t, alice, "bob: while away")
 }
 
 func TestCommands(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice", termtest.Options{Width: 100, Height: 30})
-	bob := join(t, ts, "bob")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice", termtest.Options{Width: 100, Height: 30})
+	bob := testkit.Join(t, ts.Addr, "bob")
 
-	say(t, alice, "/help")
-	waitText(t, alice, "/invite NAME  invite NAME to a private chat")
-	waitText(t, alice, "/quit         leave")
+	testkit.Say(t, alice, "/help")
+	testkit.WaitText(t, alice, "/invite NAME  invite NAME to a private chat")
+	testkit.WaitText(t, alice, "/quit         leave")
 
-	say(t, alice, "/who")
-	waitText(t, alice, "2 online: alice (guest), bob (guest)")
+	testkit.Say(t, alice, "/who")
+	testkit.WaitText(t, alice, "2 online: alice (guest), bob (guest)")
 
-	say(t, alice, "/frobnicate now")
-	waitText(t, alice, "Unknown command /frobnicate. /help lists the commands")
+	testkit.Say(t, alice, "/frobnicate now")
+	testkit.WaitText(t, alice, "Unknown command /frobnicate. /help lists the commands")
 
-	say(t, alice, "//slash is literal")
-	waitText(t, bob, "alice: /slash is literal")
+	testkit.Say(t, alice, "//slash is literal")
+	testkit.WaitText(t, bob, "alice: /slash is literal")
 
-	say(t, alice, "/close")
-	waitText(t, alice, "The main room cannot be closed")
+	testkit.Say(t, alice, "/close")
+	testkit.WaitText(t, alice, "The main room cannot be closed")
 
 	for _, s := range []string{"Commands:", "2 online:", "Unknown command", "cannot be closed"} {
 		if strings.Contains(bob.Screen(), s) {
@@ -300,29 +302,29 @@ func TestCommands(t *testing.T) {
 }
 
 func TestMouseCanBeTurnedOffForSelectingText(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	join(t, ts, "bob")
-	waitRow(t, alice, 0, `alice bob$`)
-	say(t, alice, "/mouse")
-	waitText(t, alice, "Mouse off")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	testkit.Join(t, ts.Addr, "bob")
+	testkit.WaitRow(t, alice, 0, `alice bob$`)
+	testkit.Say(t, alice, "/mouse")
+	testkit.WaitText(t, alice, "Mouse off")
 	// With reporting off the terminal keeps clicks to itself (to select).
-	alice.Click(find(t, alice, 0, "bob"), 0)
-	say(t, alice, "/mouse")
-	waitText(t, alice, "Mouse on")
+	alice.Click(testkit.Find(t, alice, 0, "bob"), 0)
+	testkit.Say(t, alice, "/mouse")
+	testkit.WaitText(t, alice, "Mouse on")
 	if strings.Contains(alice.Screen(), "Invitation sent") {
 		t.Fatal("a click reached the server while mouse reporting was off")
 	}
-	alice.Click(find(t, alice, 0, "bob"), 0)
-	waitText(t, alice, "Invitation sent to bob")
+	alice.Click(testkit.Find(t, alice, 0, "bob"), 0)
+	testkit.WaitText(t, alice, "Invitation sent to bob")
 }
 
 func TestPastingSeveralLinesSendsOneBlock(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	bob := join(t, ts, "bob")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
 	alice.Paste("line one\rline two\rline three")
-	waitRow(t, alice, 23, `^> line one↵line two↵line three$`)
-	send(t, alice, keyEnter)
-	waitText(t, bob, "alice: line one\n      line two\n      line three")
+	testkit.WaitRow(t, alice, 23, `^> line one↵line two↵line three$`)
+	testkit.Send(t, alice, testkit.KeyEnter)
+	testkit.WaitText(t, bob, "alice: line one\n      line two\n      line three")
 }

@@ -9,8 +9,9 @@ import (
 	"time"
 
 	"chatroom/internal/termtest"
-	"chatroom/room"
-	"chatroom/sshapp"
+	"chatroom/internal/testkit"
+	"chatroom/internal/testserver"
+	"chatroom/tui"
 
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -24,54 +25,54 @@ func heapMiB() float64 {
 }
 
 func TestAPasteOverTheLimitIsDroppedWithANotice(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	bob := join(t, ts, "bob")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
 	alice.Paste(strings.Repeat("x", 70<<10))
-	waitText(t, alice, "Your paste of 70 KiB was dropped: pastes are limited to 64 KiB.")
-	waitRow(t, alice, 23, `^>$`)
-	say(t, alice, "after the paste")
-	waitText(t, bob, "alice: after the paste")
+	testkit.WaitText(t, alice, "Your paste of 70 KiB was dropped: pastes are limited to 64 KiB.")
+	testkit.WaitRow(t, alice, 23, `^>$`)
+	testkit.Say(t, alice, "after the paste")
+	testkit.WaitText(t, bob, "alice: after the paste")
 }
 
 func TestTooLongMessagesAreRefusedAndKept(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	bob := join(t, ts, "bob")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
 
 	alice.Paste(strings.Repeat("y", 5000) + "END")
-	send(t, alice, keyEnter)
-	waitText(t, alice, "Not sent: the message is longer than 4096 bytes.")
-	waitRow(t, alice, 23, `yyyyEND$`) // nothing typed is lost
+	testkit.Send(t, alice, testkit.KeyEnter)
+	testkit.WaitText(t, alice, "Not sent: the message is longer than 4096 bytes.")
+	testkit.WaitRow(t, alice, 23, `yyyyEND$`) // nothing typed is lost
 
-	send(t, alice, keyCtrlU)
+	testkit.Send(t, alice, testkit.KeyCtrlU)
 	alice.Paste(strings.Repeat("line\r", 21) + "last")
-	send(t, alice, keyEnter)
-	waitText(t, alice, "Not sent: the message has more than 20 lines.")
-	waitRow(t, alice, 23, `↵last$`)
+	testkit.Send(t, alice, testkit.KeyEnter)
+	testkit.WaitText(t, alice, "Not sent: the message has more than 20 lines.")
+	testkit.WaitRow(t, alice, 23, `↵last$`)
 
-	send(t, alice, keyCtrlU)
+	testkit.Send(t, alice, testkit.KeyCtrlU)
 	alice.Paste(strings.Repeat("line\r", 19) + "last")
-	send(t, alice, keyEnter)
-	waitText(t, bob, "      last")
+	testkit.Send(t, alice, testkit.KeyEnter)
+	testkit.WaitText(t, bob, "      last")
 }
 
 func TestSendingTooFastIsToldToSlowDown(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	bob := join(t, ts, "bob")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
 	for i := range 6 {
-		say(t, alice, fmt.Sprintf("burst %d", i))
+		testkit.Say(t, alice, fmt.Sprintf("burst %d", i))
 	}
-	waitText(t, alice, "Not sent: slow down: at most 2 messages a second.")
-	waitRow(t, alice, 23, `^> burst 5$`)
-	waitText(t, bob, "alice: burst 4")
+	testkit.WaitText(t, alice, "Not sent: slow down: at most 2 messages a second.")
+	testkit.WaitRow(t, alice, 23, `^> burst 5$`)
+	testkit.WaitText(t, bob, "alice: burst 4")
 	if strings.Contains(bob.Screen(), "burst 5") {
 		t.Error("a message past the rate limit was delivered")
 	}
 	// Enter again, once the rate allows, sends it.
-	if !eventually(func() bool {
-		send(t, alice, keyEnter)
+	if !testkit.Eventually(func() bool {
+		testkit.Send(t, alice, testkit.KeyEnter)
 		return strings.Contains(bob.Screen(), "alice: burst 5")
 	}) {
 		t.Error("the held message was never sent")
@@ -79,14 +80,14 @@ func TestSendingTooFastIsToldToSlowDown(t *testing.T) {
 }
 
 func TestInputFasterThanTheRateIsDropped(t *testing.T) {
-	ts := startServerWith(t, serverOptions{Limits: sshapp.Limits{InputRate: 1 << 10, InputBurst: 2 << 10}})
-	alice := join(t, ts, "alice", termtest.Options{Width: 120, Height: 24})
-	send(t, alice, strings.Repeat("a", 10<<10))
-	waitText(t, alice, "Input is arriving faster than 1 KiB/s; some of it was dropped.")
-	send(t, alice, keyCtrlU)
+	ts := testserver.Start(t, testserver.Options{Session: tui.Limits{InputRate: 1 << 10, InputBurst: 2 << 10}})
+	alice := testkit.Join(t, ts.Addr, "alice", termtest.Options{Width: 120, Height: 24})
+	testkit.Send(t, alice, strings.Repeat("a", 10<<10))
+	testkit.WaitText(t, alice, "Input is arriving faster than 1 KiB/s; some of it was dropped.")
+	testkit.Send(t, alice, testkit.KeyCtrlU)
 	// The session carries on once the rate allows.
-	if !eventually(func() bool {
-		send(t, alice, "b")
+	if !testkit.Eventually(func() bool {
+		testkit.Send(t, alice, "b")
 		return strings.Contains(alice.Row(23), "b")
 	}) {
 		t.Error("input stayed blocked")
@@ -94,9 +95,9 @@ func TestInputFasterThanTheRateIsDropped(t *testing.T) {
 }
 
 func TestAClientThatKeepsFloodingIsDisconnected(t *testing.T) {
-	ts := startServerWith(t, serverOptions{Limits: sshapp.Limits{InputRate: 1 << 10}})
-	alice := join(t, ts, "alice")
-	bob := join(t, ts, "bob")
+	ts := testserver.Start(t, testserver.Options{Session: tui.Limits{InputRate: 1 << 10}})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(15 * time.Second)
@@ -111,19 +112,19 @@ flood:
 			alice.Send(strings.Repeat("z", 8<<10))
 		}
 	}
-	waitText(t, alice, "Disconnected: more than 4 KiB/s of input for 5 seconds.")
-	waitText(t, bob, "← alice left")
-	say(t, bob, "unaffected")
-	waitText(t, bob, "bob: unaffected")
+	testkit.WaitText(t, alice, "Disconnected: more than 4 KiB/s of input for 5 seconds.")
+	testkit.WaitText(t, bob, "← alice left")
+	testkit.Say(t, bob, "unaffected")
+	testkit.WaitText(t, bob, "bob: unaffected")
 }
 
 func TestAnEndlessPasteEndsInADisconnectWithBoundedMemory(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	bob := join(t, ts, "bob")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
 	before := heapMiB()
 	chunk := strings.Repeat("p", 64<<10)
-	send(t, alice, "\x1b[200~")
+	testkit.Send(t, alice, "\x1b[200~")
 	sent := 0
 	for sent < 10<<20 {
 		if err := alice.Send(chunk); err != nil {
@@ -131,23 +132,23 @@ func TestAnEndlessPasteEndsInADisconnectWithBoundedMemory(t *testing.T) {
 		}
 		sent += len(chunk)
 	}
-	waitDone(t, alice)
-	waitText(t, alice, "Disconnected: a paste kept coming long after it was too big.")
+	testkit.WaitDone(t, alice)
+	testkit.WaitText(t, alice, "Disconnected: a paste kept coming long after it was too big.")
 	after := heapMiB()
 	t.Logf("unterminated paste: %d KiB sent before the disconnect; heap %.1f MiB -> %.1f MiB", sent>>10, before, after)
 	if after-before > 64 {
 		t.Errorf("heap grew by %.1f MiB", after-before)
 	}
-	say(t, bob, "unaffected")
-	waitText(t, bob, "bob: unaffected")
+	testkit.Say(t, bob, "unaffected")
+	testkit.WaitText(t, bob, "bob: unaffected")
 }
 
 func TestHugeAndStormingWindowSizesAreClamped(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	bob := join(t, ts, "bob")
+	ts := testserver.Start(t, testserver.Options{})
+	bob := testkit.Join(t, ts.Addr, "bob")
 	before := heapMiB()
 
-	conn := dialConn(t, ts, "alice")
+	conn := testkit.DialConn(t, ts.Addr, "alice")
 	sess, err := conn.NewSession()
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +171,7 @@ func TestHugeAndStormingWindowSizesAreClamped(t *testing.T) {
 	if err := sess.WindowChange(24, 80); err != nil {
 		t.Fatal(err)
 	}
-	if err := term.WaitFor(wait, func(s string) bool {
+	if err := term.WaitFor(testkit.Wait, func(s string) bool {
 		rows := strings.Split(s, "\n")
 		return strings.Contains(s, "Welcome, alice.") && strings.HasPrefix(rows[23], ">")
 	}); err != nil {
@@ -182,5 +183,5 @@ func TestHugeAndStormingWindowSizesAreClamped(t *testing.T) {
 		t.Errorf("heap grew by %.1f MiB", after-before)
 	}
 	io.WriteString(stdin, "still works\r")
-	waitText(t, bob, "alice: still works")
+	testkit.WaitText(t, bob, "alice: still works")
 }

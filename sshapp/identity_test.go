@@ -14,88 +14,52 @@ import (
 	"testing"
 
 	"chatroom/internal/termtest"
+	"chatroom/internal/testkit"
+	"chatroom/internal/testserver"
 	"chatroom/keys"
+	"chatroom/names"
 
 	gossh "golang.org/x/crypto/ssh"
 )
 
-func newKey(t *testing.T) gossh.Signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// withKey authenticates with k, then, if the server turns k down, as a
-// guest: what OpenSSH does for a person with one key.
-func withKey(k gossh.Signer) termtest.Options {
-	return termtest.Options{Auth: []gossh.AuthMethod{gossh.PublicKeys(k), guestAuth()}}
-}
-
-func guestAuth() gossh.AuthMethod {
-	return gossh.KeyboardInteractive(func(string, string, []string, []bool) ([]string, error) { return nil, nil })
-}
-
 // namesServer runs a server whose names belong to keys, kept in dir.
-func namesServer(t *testing.T, dir string, admins ...gossh.Signer) (*testServer, *keys.Store) {
+func namesServer(t *testing.T, dir string, admins ...gossh.Signer) (*testserver.Server, *names.Files) {
 	t.Helper()
-	st, err := keys.OpenStore(dir)
+	st, err := names.OpenFiles(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var set *keys.KeySet
 	if len(admins) > 0 {
-		set = keySet(t, admins...)
+		set = testkit.KeySet(t, admins...)
 	}
-	return startServerWith(t, serverOptions{Names: st, Admins: set}), st
-}
-
-// keySet makes a KeySet of the signers' public keys, as a file would hold.
-func keySet(t *testing.T, signers ...gossh.Signer) *keys.KeySet {
-	t.Helper()
-	var b strings.Builder
-	for _, s := range signers {
-		b.Write(gossh.MarshalAuthorizedKey(s.PublicKey()))
-	}
-	path := filepath.Join(t.TempDir(), "keys")
-	os.WriteFile(path, []byte(b.String()), 0o600)
-	set, err := keys.LoadAuthorizedKeys(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return set
+	return testserver.Start(t, testserver.Options{Names: st, Admins: set}), st
 }
 
 func TestTheFirstKeyToJoinOwnsTheName(t *testing.T) {
 	dir := t.TempDir()
 	ts, st := namesServer(t, dir)
-	a, b := newKey(t), newKey(t)
-	alice := join(t, ts, "alice", withKey(a))
+	a, b := testkit.NewKey(t), testkit.NewKey(t)
+	alice := testkit.Join(t, ts.Addr, "alice", testkit.WithKey(a))
 	// On disk, before she was let in.
-	data, _ := os.ReadFile(filepath.Join(dir, keys.NamesFile))
+	data, _ := os.ReadFile(filepath.Join(dir, names.NamesFile))
 	if !strings.Contains(string(data), "alice "+keys.Fingerprint(a.PublicKey())) {
 		t.Fatalf("names file after alice joined:\n%s", data)
 	}
-	say(t, alice, "/quit")
-	waitDone(t, alice)
+	testkit.Say(t, alice, "/quit")
+	testkit.WaitDone(t, alice)
 
-	for _, o := range []termtest.Options{withKey(b), {}} {
-		c := connect(t, ts, "alice", o)
-		waitText(t, c, `"alice" belongs to another key.`)
-		waitText(t, c, "Name: alice") // offered again, to edit
-		send(t, c, keyCtrlU)
-		say(t, c, "notalice")
-		waitText(t, c, "Welcome, notalice.")
-		say(t, c, "/quit")
-		waitDone(t, c)
+	for _, o := range []termtest.Options{testkit.WithKey(b), {}} {
+		c := testkit.Connect(t, ts.Addr, "alice", o)
+		testkit.WaitText(t, c, `"alice" belongs to another key.`)
+		testkit.WaitText(t, c, "Name: alice") // offered again, to edit
+		testkit.Send(t, c, testkit.KeyCtrlU)
+		testkit.Say(t, c, "notalice")
+		testkit.WaitText(t, c, "Welcome, notalice.")
+		testkit.Say(t, c, "/quit")
+		testkit.WaitDone(t, c)
 	}
-	join(t, ts, "alice", withKey(a)) // her key still works
+	testkit.Join(t, ts.Addr, "alice", testkit.WithKey(a)) // her key still works
 	if own, _ := st.Owner("alice"); !keys.SameKey(own.Key, a.PublicKey()) {
 		t.Error("alice's binding changed")
 	}
@@ -104,19 +68,19 @@ func TestTheFirstKeyToJoinOwnsTheName(t *testing.T) {
 func TestGuestsTakeFreeNamesButNeverBindThem(t *testing.T) {
 	dir := t.TempDir()
 	ts, st := namesServer(t, dir)
-	gus := join(t, ts, "gus")
-	watcher := join(t, ts, "watcher", withKey(newKey(t)))
-	say(t, watcher, "/who")
-	waitText(t, watcher, "2 online: gus (guest), watcher")
+	gus := testkit.Join(t, ts.Addr, "gus")
+	watcher := testkit.Join(t, ts.Addr, "watcher", testkit.WithKey(testkit.NewKey(t)))
+	testkit.Say(t, watcher, "/who")
+	testkit.WaitText(t, watcher, "2 online: gus (guest), watcher")
 	if _, bound := st.Owner("gus"); bound {
 		t.Error("a guest's name was bound")
 	}
-	say(t, watcher, "/whois gus")
-	waitText(t, watcher, "gus: a guest (no key), online for")
-	say(t, gus, "/quit")
-	waitDone(t, gus)
-	k := newKey(t)
-	join(t, ts, "gus", withKey(k))
+	testkit.Say(t, watcher, "/whois gus")
+	testkit.WaitText(t, watcher, "gus: a guest (no key), online for")
+	testkit.Say(t, gus, "/quit")
+	testkit.WaitDone(t, gus)
+	k := testkit.NewKey(t)
+	testkit.Join(t, ts.Addr, "gus", testkit.WithKey(k))
 	if own, _ := st.Owner("gus"); !keys.SameKey(own.Key, k.PublicKey()) {
 		t.Error("the first key to join as gus does not own it")
 	}
@@ -124,126 +88,126 @@ func TestGuestsTakeFreeNamesButNeverBindThem(t *testing.T) {
 
 func TestTheSameKeyTakesOverItsGhostAndNobodySeesAFlap(t *testing.T) {
 	ts, _ := namesServer(t, t.TempDir())
-	a := newKey(t)
-	bob := join(t, ts, "bob", withKey(newKey(t)))
-	ghost := join(t, ts, "alice", withKey(a))
-	waitText(t, bob, "→ alice joined")
+	a := testkit.NewKey(t)
+	bob := testkit.Join(t, ts.Addr, "bob", testkit.WithKey(testkit.NewKey(t)))
+	ghost := testkit.Join(t, ts.Addr, "alice", testkit.WithKey(a))
+	testkit.WaitText(t, bob, "→ alice joined")
 	openChat(t, ghost, bob, "alice", "bob")
 
-	fresh := join(t, ts, "alice", withKey(a))
-	waitText(t, fresh, "You were already signed in with this key")
-	waitDone(t, ghost)
-	waitText(t, ghost, "You signed in from elsewhere; this session is closed.")
+	fresh := testkit.Join(t, ts.Addr, "alice", testkit.WithKey(a))
+	testkit.WaitText(t, fresh, "You were already signed in with this key")
+	testkit.WaitDone(t, ghost)
+	testkit.WaitText(t, ghost, "You signed in from elsewhere; this session is closed.")
 	// The private chat carries on in the new session.
-	waitRow(t, fresh, 1, ` bob `)
-	say(t, bob, "still with me?")
-	send(t, fresh, keyCtrlN)
-	waitText(t, fresh, "bob: still with me?")
-	send(t, bob, keyCtrlP) // to the main room
-	say(t, bob, "/who")    // a marker after the takeover
-	waitText(t, bob, "2 online:")
-	if s := bob.Screen(); strings.Contains(s, "← alice left") || count(s, "→ alice joined") != 1 {
+	testkit.WaitRow(t, fresh, 1, ` bob `)
+	testkit.Say(t, bob, "still with me?")
+	testkit.Send(t, fresh, testkit.KeyCtrlN)
+	testkit.WaitText(t, fresh, "bob: still with me?")
+	testkit.Send(t, bob, testkit.KeyCtrlP) // to the main room
+	testkit.Say(t, bob, "/who")            // a marker after the takeover
+	testkit.WaitText(t, bob, "2 online:")
+	if s := bob.Screen(); strings.Contains(s, "← alice left") || strings.Count(s, "→ alice joined") != 1 {
 		t.Errorf("bob saw alice flap:\n%s", s)
 	}
 
 	// Another key can never do it.
-	other := connect(t, ts, "alice", withKey(newKey(t)))
-	waitText(t, other, `"alice" belongs to another key.`)
-	send(t, fresh, keyCtrlP) // back to the main room
-	say(t, fresh, "still me")
-	waitText(t, bob, "alice: still me")
+	other := testkit.Connect(t, ts.Addr, "alice", testkit.WithKey(testkit.NewKey(t)))
+	testkit.WaitText(t, other, `"alice" belongs to another key.`)
+	testkit.Send(t, fresh, testkit.KeyCtrlP) // back to the main room
+	testkit.Say(t, fresh, "still me")
+	testkit.WaitText(t, bob, "alice: still me")
 }
 
 func TestWhoisShowsTheKeyAndModeratorsSeeTheAddress(t *testing.T) {
-	mod := newKey(t)
+	mod := testkit.NewKey(t)
 	ts, _ := namesServer(t, t.TempDir(), mod)
-	a := newKey(t)
-	join(t, ts, "alice", withKey(a))
-	bob := join(t, ts, "bob", withKey(newKey(t)))
-	m := join(t, ts, "mod", withKey(mod))
+	a := testkit.NewKey(t)
+	testkit.Join(t, ts.Addr, "alice", testkit.WithKey(a))
+	bob := testkit.Join(t, ts.Addr, "bob", testkit.WithKey(testkit.NewKey(t)))
+	m := testkit.Join(t, ts.Addr, "mod", testkit.WithKey(mod))
 	short := keys.Fingerprint(a.PublicKey())[:19]
-	say(t, bob, "/whois alice")
-	waitText(t, bob, "alice: key "+short+"…, online for")
+	testkit.Say(t, bob, "/whois alice")
+	testkit.WaitText(t, bob, "alice: key "+short+"…, online for")
 	if strings.Contains(bob.Screen(), "from 127.0.0.1") {
 		t.Error("a non-moderator sees addresses")
 	}
-	say(t, m, "/whois alice")
-	waitText(t, m, "from 127.0.0.1:")
-	say(t, bob, "/whois nobody")
-	waitText(t, bob, "nobody is not online.")
+	testkit.Say(t, m, "/whois alice")
+	testkit.WaitText(t, m, "from 127.0.0.1:")
+	testkit.Say(t, bob, "/whois nobody")
+	testkit.WaitText(t, bob, "nobody is not online.")
 }
 
 func TestOnlyAllowedKeysGetIn(t *testing.T) {
-	a, b := newKey(t), newKey(t)
-	st, _ := keys.OpenStore(t.TempDir())
-	ts := startServerWith(t, serverOptions{Names: st, Allowed: keySet(t, a)})
-	alice := join(t, ts, "alice", withKey(a))
-	if _, err := termtest.Dial(ts.addr, "bob", withKey(b)); err == nil {
+	a, b := testkit.NewKey(t), testkit.NewKey(t)
+	st, _ := names.OpenFiles(t.TempDir())
+	ts := testserver.Start(t, testserver.Options{Names: st, Allowed: testkit.KeySet(t, a)})
+	alice := testkit.Join(t, ts.Addr, "alice", testkit.WithKey(a))
+	if _, err := termtest.Dial(ts.Addr, "bob", testkit.WithKey(b)); err == nil {
 		t.Error("a key not on the list got in")
 	}
-	if _, err := termtest.Dial(ts.addr, "guest", termtest.Options{}); err == nil {
+	if _, err := termtest.Dial(ts.Addr, "guest", termtest.Options{}); err == nil {
 		t.Error("a guest got in past the list")
 	}
 	// The list changes (SIGHUP in main): alice is out, bob is in.
-	ts.srv.SetAllowed(keySet(t, b))
-	waitDone(t, alice)
-	waitText(t, alice, "You were removed: this key is no longer allowed.")
-	join(t, ts, "bob", withKey(b))
+	ts.Host.SetAllowed(testkit.KeySet(t, b))
+	testkit.WaitDone(t, alice)
+	testkit.WaitText(t, alice, "You were removed: this key is no longer allowed.")
+	testkit.Join(t, ts.Addr, "bob", testkit.WithKey(b))
 }
 
 func TestModeratorsKickBanAndRelease(t *testing.T) {
 	dir := t.TempDir()
-	mod := newKey(t)
+	mod := testkit.NewKey(t)
 	ts, st := namesServer(t, dir, mod)
-	m := join(t, ts, "mod", withKey(mod))
-	bob := join(t, ts, "bob", withKey(newKey(t)))
-	carolKey := newKey(t)
-	carol := join(t, ts, "carol", withKey(carolKey))
-	gus := join(t, ts, "gus")
+	m := testkit.Join(t, ts.Addr, "mod", testkit.WithKey(mod))
+	bob := testkit.Join(t, ts.Addr, "bob", testkit.WithKey(testkit.NewKey(t)))
+	carolKey := testkit.NewKey(t)
+	carol := testkit.Join(t, ts.Addr, "carol", testkit.WithKey(carolKey))
+	gus := testkit.Join(t, ts.Addr, "gus")
 
-	say(t, bob, "/kick carol")
-	waitText(t, bob, "Not allowed: only moderators may /kick.")
+	testkit.Say(t, bob, "/kick carol")
+	testkit.WaitText(t, bob, "Not allowed: only moderators may /kick.")
 
-	say(t, m, "/kick bob being rude")
-	waitDone(t, bob)
-	waitText(t, bob, "You were kicked by mod: being rude.")
-	waitText(t, carol, "← bob left (kicked by mod: being rude)")
+	testkit.Say(t, m, "/kick bob being rude")
+	testkit.WaitDone(t, bob)
+	testkit.WaitText(t, bob, "You were kicked by mod: being rude.")
+	testkit.WaitText(t, carol, "← bob left (kicked by mod: being rude)")
 
-	say(t, m, "/ban carol 1h flooding")
-	waitDone(t, carol)
-	waitText(t, carol, "You were banned by mod for 1h: flooding.")
-	again, err := termtest.Dial(ts.addr, "carol", withKey(carolKey))
+	testkit.Say(t, m, "/ban carol 1h flooding")
+	testkit.WaitDone(t, carol)
+	testkit.WaitText(t, carol, "You were banned by mod for 1h: flooding.")
+	again, err := termtest.Dial(ts.Addr, "carol", testkit.WithKey(carolKey))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitDone(t, again)
+	testkit.WaitDone(t, again)
 	if !strings.Contains(again.Stderr(), "chatroom: you are banned until ") || !strings.Contains(again.Stderr(), ": flooding") {
 		t.Errorf("banned carol was told %q", again.Stderr())
 	}
 	// A guest is banned by address; another address still gets in.
-	say(t, m, "/ban gus")
-	waitDone(t, gus)
-	g2, _ := termtest.Dial(ts.addr, "gus2", termtest.Options{})
-	waitDone(t, g2)
+	testkit.Say(t, m, "/ban gus")
+	testkit.WaitDone(t, gus)
+	g2, _ := termtest.Dial(ts.Addr, "gus2", termtest.Options{})
+	testkit.WaitDone(t, g2)
 	if !strings.Contains(g2.Stderr(), "chatroom: you are banned") {
 		t.Errorf("a guest from a banned address: %q", g2.Stderr())
 	}
-	join(t, ts, "gus3", termtest.Options{LocalIP: "127.0.0.2"})
+	testkit.Join(t, ts.Addr, "gus3", termtest.Options{LocalIP: "127.0.0.2"})
 
 	// Bans outlive the server.
-	fresh, _ := keys.OpenStore(dir)
+	fresh, _ := names.OpenFiles(dir)
 	if _, ok := fresh.Banned(keys.Fingerprint(carolKey.PublicKey()), ""); !ok {
 		t.Error("carol's ban is not on disk")
 	}
-	say(t, m, "/banned")
-	waitText(t, m, "2 banned:")
-	waitText(t, m, "carol (key SHA256:")
-	say(t, m, "/unban carol")
-	waitText(t, m, "Lifted 1 ban(s) on carol.")
-	join(t, ts, "carol", withKey(carolKey))
+	testkit.Say(t, m, "/banned")
+	testkit.WaitText(t, m, "2 banned:")
+	testkit.WaitText(t, m, "carol (key SHA256:")
+	testkit.Say(t, m, "/unban carol")
+	testkit.WaitText(t, m, "Lifted 1 ban(s) on carol.")
+	testkit.Join(t, ts.Addr, "carol", testkit.WithKey(carolKey))
 
-	say(t, m, "/release carol")
-	waitText(t, m, "carol is free now")
+	testkit.Say(t, m, "/release carol")
+	testkit.WaitText(t, m, "carol is free now")
 	if _, bound := st.Owner("carol"); bound {
 		t.Error("carol still bound after /release")
 	}
@@ -263,56 +227,55 @@ func (u unsigned) Sign(io.Reader, []byte) (*gossh.Signature, error) {
 
 func TestOfferingSomeonesKeyThenUsingAnotherIsNotThem(t *testing.T) {
 	ts, _ := namesServer(t, t.TempDir())
-	a := newKey(t)
-	join(t, ts, "alice", withKey(a)).Close()
-	c := connect(t, ts, "alice", termtest.Options{Auth: []gossh.AuthMethod{
+	a := testkit.NewKey(t)
+	testkit.Join(t, ts.Addr, "alice", testkit.WithKey(a)).Close()
+	c := testkit.Connect(t, ts.Addr, "alice", termtest.Options{Auth: []gossh.AuthMethod{
 		gossh.PublicKeys(unsigned{a.PublicKey()}), // accepted as a query, never signed
-		gossh.PublicKeys(newKey(t)),
-		guestAuth(),
+		gossh.PublicKeys(testkit.NewKey(t)),
+		testkit.GuestAuth(),
 	}})
-	waitText(t, c, `"alice" belongs to another key.`)
+	testkit.WaitText(t, c, `"alice" belongs to another key.`)
 }
 
 func TestOfferingAKeyThenLoggingInWithoutOneIsAGuest(t *testing.T) {
 	ts, _ := namesServer(t, t.TempDir())
-	a := newKey(t)
-	join(t, ts, "alice", withKey(a)).Close()
-	c := connect(t, ts, "someone", termtest.Options{Auth: []gossh.AuthMethod{
-		gossh.PublicKeys(unsigned{newKey(t).PublicKey()}),
-		guestAuth(),
+	a := testkit.NewKey(t)
+	testkit.Join(t, ts.Addr, "alice", testkit.WithKey(a)).Close()
+	c := testkit.Connect(t, ts.Addr, "someone", termtest.Options{Auth: []gossh.AuthMethod{
+		gossh.PublicKeys(unsigned{testkit.NewKey(t).PublicKey()}),
+		testkit.GuestAuth(),
 	}})
-	waitText(t, c, "Welcome, someone.")
-	say(t, c, "/whois someone")
-	waitText(t, c, "someone: a guest (no key)")
-	say(t, c, "/quit")
-	waitDone(t, c)
-	c = connect(t, ts, "alice", termtest.Options{Auth: []gossh.AuthMethod{
+	testkit.WaitText(t, c, "Welcome, someone.")
+	testkit.Say(t, c, "/whois someone")
+	testkit.WaitText(t, c, "someone: a guest (no key)")
+	testkit.Say(t, c, "/quit")
+	testkit.WaitDone(t, c)
+	c = testkit.Connect(t, ts.Addr, "alice", termtest.Options{Auth: []gossh.AuthMethod{
 		gossh.PublicKeys(unsigned{a.PublicKey()}),
-		guestAuth(),
+		testkit.GuestAuth(),
 	}})
-	waitText(t, c, `"alice" belongs to another key.`)
+	testkit.WaitText(t, c, `"alice" belongs to another key.`)
 }
 
 // x/crypto's client keeps one user name for a connection; paramiko lets
 // a client fail as one user and succeed as another on the same connection.
 func TestFailingAsOneUserThenSucceedingAsAnotherIsTheSecond(t *testing.T) {
 	py := "/usr/bin/python3"
-	if out, err := exec.Command(py, "-c", "import paramiko").CombinedOutput(); err != nil {
-		t.Fatalf("python3-paramiko is needed (.ci/run installs it): %v %s", err, out)
-	}
-	st, err := keys.OpenStore(t.TempDir())
+	have := exec.Command(py, "-c", "import paramiko").Run() == nil
+	testkit.Need(t, have, "python3-paramiko", "apt-get install python3-paramiko")
+	st, err := names.OpenFiles(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log logBuffer
-	ts := startServerWith(t, serverOptions{Names: st, Log: &log})
+	var log testkit.LogBuffer
+	ts := testserver.Start(t, testserver.Options{Names: st, Log: &log})
 	defer func() {
 		if t.Failed() {
 			t.Log(log.String())
 		}
 	}()
-	a := newKey(t)
-	join(t, ts, "alice", withKey(a)).Close()
+	a := testkit.NewKey(t)
+	testkit.Join(t, ts.Addr, "alice", testkit.WithKey(a)).Close()
 
 	dir := t.TempDir()
 	bobKey := filepath.Join(dir, "bob")
@@ -363,7 +326,7 @@ i = seen.find(b"Welcome,")
 print(seen[i:i+20].decode("utf-8", "replace"))
 t.close()
 `
-	host, port, _ := net.SplitHostPort(ts.addr)
+	host, port, _ := net.SplitHostPort(ts.Addr)
 	out, err := exec.Command(py, "-c", script, host, port, bobKey).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"chatroom/internal/termtest"
+	"chatroom/internal/testkit"
+	"chatroom/internal/testserver"
 	"chatroom/room"
 )
 
@@ -15,42 +17,42 @@ const dialogText = "invites you to a private chat"
 // the private tab.
 func openChat(t *testing.T, a, b *termtest.Client, aName, bName string) {
 	t.Helper()
-	say(t, a, "/invite "+bName)
-	waitText(t, a, "Invitation sent to "+bName)
-	waitText(t, b, "│ "+aName+" "+dialogText)
-	send(t, b, "y")
-	waitText(t, b, "Private chat with "+aName+": only the two of you")
-	waitText(t, a, "Private chat with "+bName+": only the two of you")
+	testkit.Say(t, a, "/invite "+bName)
+	testkit.WaitText(t, a, "Invitation sent to "+bName)
+	testkit.WaitText(t, b, "│ "+aName+" "+dialogText)
+	testkit.Send(t, b, "y")
+	testkit.WaitText(t, b, "Private chat with "+aName+": only the two of you")
+	testkit.WaitText(t, a, "Private chat with "+bName+": only the two of you")
 }
 
 func TestAnAcceptedInvitationOpensAPrivateTabForBoth(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	bob := join(t, ts, "bob")
-	carol := join(t, ts, "carol")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
+	carol := testkit.Join(t, ts.Addr, "carol")
 
-	say(t, alice, "/invite bob")
-	waitText(t, bob, "alice "+dialogText)
-	waitText(t, bob, "[ OK ]   [ Cancel ]")
-	send(t, bob, "y")
+	testkit.Say(t, alice, "/invite bob")
+	testkit.WaitText(t, bob, "alice "+dialogText)
+	testkit.WaitText(t, bob, "[ OK ]   [ Cancel ]")
+	testkit.Send(t, bob, "y")
 	// Both were switched to the new tab.
-	waitRow(t, alice, 1, `^ main  bob `)
-	waitRow(t, bob, 1, `^ main  alice `)
-	waitText(t, bob, "Private chat with alice")
+	testkit.WaitRow(t, alice, 1, `^ main  bob `)
+	testkit.WaitRow(t, bob, 1, `^ main  alice `)
+	testkit.WaitText(t, bob, "Private chat with alice")
 	if strings.Contains(bob.Screen(), dialogText) {
 		t.Error("the dialog stayed after accepting")
 	}
 
-	say(t, bob, "only for you")
-	waitText(t, alice, "bob: only for you")
-	say(t, alice, "same here")
-	waitText(t, bob, "alice: same here")
+	testkit.Say(t, bob, "only for you")
+	testkit.WaitText(t, alice, "bob: only for you")
+	testkit.Say(t, alice, "same here")
+	testkit.WaitText(t, bob, "alice: same here")
 
 	// The main room did not see it, and carol saw nothing of it.
-	say(t, carol, "public")
-	send(t, alice, keyCtrlP)
-	waitText(t, alice, "carol: public")
-	waitText(t, alice, "bob accepted your invitation")
+	testkit.Say(t, carol, "public")
+	testkit.Send(t, alice, testkit.KeyCtrlP)
+	testkit.WaitText(t, alice, "carol: public")
+	testkit.WaitText(t, alice, "bob accepted your invitation")
 	for _, c := range []*termtest.Client{alice, carol} {
 		if s := c.Screen(); strings.Contains(s, "only for you") || strings.Contains(s, "same here") {
 			t.Errorf("a private message shows outside the private tab:\n%s", s)
@@ -59,163 +61,163 @@ func TestAnAcceptedInvitationOpensAPrivateTabForBoth(t *testing.T) {
 }
 
 func TestADeclinedInvitationTellsTheInviter(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	bob := join(t, ts, "bob")
-	for _, key := range []string{"n", keyEsc} {
-		say(t, alice, "/invite bob")
-		waitText(t, bob, "│ alice "+dialogText)
-		send(t, bob, key)
-		waitFor(t, bob, "the dialog to close", func(s string) bool { return !strings.Contains(s, "│ alice "+dialogText) })
-		waitText(t, alice, "bob declined your invitation")
-		say(t, alice, "/who") // a marker, so the next decline is a new line
-		waitText(t, alice, "2 online:")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
+	for _, key := range []string{"n", testkit.KeyEsc} {
+		testkit.Say(t, alice, "/invite bob")
+		testkit.WaitText(t, bob, "│ alice "+dialogText)
+		testkit.Send(t, bob, key)
+		testkit.WaitFor(t, bob, "the dialog to close", func(s string) bool { return !strings.Contains(s, "│ alice "+dialogText) })
+		testkit.WaitText(t, alice, "bob declined your invitation")
+		testkit.Say(t, alice, "/who") // a marker, so the next decline is a new line
+		testkit.WaitText(t, alice, "2 online:")
 	}
-	if n := count(alice.Screen(), "bob declined your invitation"); n != 2 {
+	if n := strings.Count(alice.Screen(), "bob declined your invitation"); n != 2 {
 		t.Errorf("%d declines shown, want 2", n)
 	}
-	waitRow(t, alice, 1, `^ main +Ctrl`)
+	testkit.WaitRow(t, alice, 1, `^ main +Ctrl`)
 }
 
 func TestClickingANameInvitesAndClickingOKAccepts(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice", termtest.Options{Width: 100, Height: 30})
-	bob := join(t, ts, "bob")
-	waitRow(t, alice, 0, `alice bob$`)
-	alice.Click(find(t, alice, 0, "bob")+1, 0)
-	waitText(t, alice, "Invitation sent to bob")
-	waitText(t, bob, "alice "+dialogText)
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice", termtest.Options{Width: 100, Height: 30})
+	bob := testkit.Join(t, ts.Addr, "bob")
+	testkit.WaitRow(t, alice, 0, `alice bob$`)
+	alice.Click(testkit.Find(t, alice, 0, "bob")+1, 0)
+	testkit.WaitText(t, alice, "Invitation sent to bob")
+	testkit.WaitText(t, bob, "alice "+dialogText)
 
 	// Clicking my own name does nothing.
-	alice.Click(find(t, alice, 0, "alice"), 0)
+	alice.Click(testkit.Find(t, alice, 0, "alice"), 0)
 
-	clickText(t, bob, "[ OK ]")
-	waitText(t, bob, "Private chat with alice")
-	waitText(t, alice, "Private chat with bob")
+	testkit.ClickText(t, bob, "[ OK ]")
+	testkit.WaitText(t, bob, "Private chat with alice")
+	testkit.WaitText(t, alice, "Private chat with bob")
 	if strings.Contains(alice.Screen(), "cannot invite yourself") || strings.Contains(alice.Screen(), "Invitation sent to alice") {
 		t.Error("clicking my own name did something")
 	}
 	// A click on a tab switches to it.
-	bob.Click(find(t, bob, 1, "main"), 1)
-	waitText(t, bob, "→ bob joined")
+	bob.Click(testkit.Find(t, bob, 1, "main"), 1)
+	testkit.WaitText(t, bob, "→ bob joined")
 }
 
 func TestClickingCancelDeclines(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	bob := join(t, ts, "bob")
-	say(t, alice, "/invite bob")
-	waitText(t, bob, "[ Cancel ]")
-	clickText(t, bob, "[ Cancel ]")
-	waitText(t, alice, "bob declined your invitation")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
+	testkit.Say(t, alice, "/invite bob")
+	testkit.WaitText(t, bob, "[ Cancel ]")
+	testkit.ClickText(t, bob, "[ Cancel ]")
+	testkit.WaitText(t, alice, "bob declined your invitation")
 }
 
 func TestTabsSwitchAndMarkUnreadMessages(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	bob := join(t, ts, "bob")
-	carol := join(t, ts, "carol")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
+	carol := testkit.Join(t, ts.Addr, "carol")
 	openChat(t, alice, bob, "alice", "bob")
 	openChat(t, alice, carol, "alice", "carol")
-	waitRow(t, alice, 1, `^ main  bob  carol `)
+	testkit.WaitRow(t, alice, 1, `^ main  bob  carol `)
 
 	// Ctrl+N wraps around: carol -> main -> bob.
-	send(t, alice, keyCtrlN)
-	waitText(t, alice, "→ alice joined")
-	send(t, alice, keyCtrlN)
-	waitText(t, alice, "Private chat with bob")
+	testkit.Send(t, alice, testkit.KeyCtrlN)
+	testkit.WaitText(t, alice, "→ alice joined")
+	testkit.Send(t, alice, testkit.KeyCtrlN)
+	testkit.WaitText(t, alice, "Private chat with bob")
 
 	// A message in a tab that is not showing marks it.
-	say(t, carol, "ping")
-	waitRow(t, alice, 1, `^ main  bob  carol • `)
+	testkit.Say(t, carol, "ping")
+	testkit.WaitRow(t, alice, 1, `^ main  bob  carol • `)
 	if strings.Contains(alice.Screen(), "carol: ping") {
 		t.Error("a message for the carol tab shows in the bob tab")
 	}
-	send(t, alice, keyCtrlP) // bob -> main
-	send(t, alice, keyCtrlP) // main -> carol
-	waitText(t, alice, "carol: ping")
-	waitRow(t, alice, 1, `^ main  bob  carol `)
+	testkit.Send(t, alice, testkit.KeyCtrlP) // bob -> main
+	testkit.Send(t, alice, testkit.KeyCtrlP) // main -> carol
+	testkit.WaitText(t, alice, "carol: ping")
+	testkit.WaitRow(t, alice, 1, `^ main  bob  carol `)
 	if strings.Contains(alice.Row(1), "•") {
 		t.Errorf("the mark stayed after reading: %q", alice.Row(1))
 	}
 	// Messages typed go to the tab that is showing.
-	say(t, alice, "pong")
-	waitText(t, carol, "alice: pong")
+	testkit.Say(t, alice, "pong")
+	testkit.WaitText(t, carol, "alice: pong")
 	if strings.Contains(bob.Screen(), "pong") {
 		t.Error("bob got a message meant for carol")
 	}
 }
 
 func TestClosingAChatMakesItReadOnlyForThePartner(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	bob := join(t, ts, "bob")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
 	openChat(t, alice, bob, "alice", "bob")
-	say(t, alice, "/close")
-	waitRow(t, alice, 1, `^ main +Ctrl`)
-	waitText(t, bob, "alice closed the chat. It is read-only")
-	waitRow(t, bob, 1, `alice \(ended\)`)
-	waitRow(t, bob, 23, `^\(ended\) >`)
-	say(t, bob, "anyone?")
-	waitText(t, bob, "Not sent: the chat with alice has ended")
-	waitRow(t, bob, 23, `anyone\?$`) // nothing typed is lost
-	send(t, bob, keyCtrlU)
-	say(t, bob, "/close")
-	waitRow(t, bob, 1, `^ main +Ctrl`)
+	testkit.Say(t, alice, "/close")
+	testkit.WaitRow(t, alice, 1, `^ main +Ctrl`)
+	testkit.WaitText(t, bob, "alice closed the chat. It is read-only")
+	testkit.WaitRow(t, bob, 1, `alice \(ended\)`)
+	testkit.WaitRow(t, bob, 23, `^\(ended\) >`)
+	testkit.Say(t, bob, "anyone?")
+	testkit.WaitText(t, bob, "Not sent: the chat with alice has ended")
+	testkit.WaitRow(t, bob, 23, `anyone\?$`) // nothing typed is lost
+	testkit.Send(t, bob, testkit.KeyCtrlU)
+	testkit.Say(t, bob, "/close")
+	testkit.WaitRow(t, bob, 1, `^ main +Ctrl`)
 }
 
 func TestAPartnerLeavingMakesTheTabReadOnly(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	bob := join(t, ts, "bob")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
 	openChat(t, alice, bob, "alice", "bob")
-	say(t, bob, "/quit")
-	waitDone(t, bob)
-	waitText(t, alice, "bob left. This chat is read-only")
-	waitRow(t, alice, 1, `bob \(ended\)`)
+	testkit.Say(t, bob, "/quit")
+	testkit.WaitDone(t, bob)
+	testkit.WaitText(t, alice, "bob left. This chat is read-only")
+	testkit.WaitRow(t, alice, 1, `bob \(ended\)`)
 }
 
 func TestInvitationsExpire(t *testing.T) {
 	// The room's unit tests check the real 60 s with a fake clock; here a
 	// short TTL shows what people see when it happens.
-	ts := startServer(t, room.Options{InviteTTL: 300 * time.Millisecond})
-	alice := join(t, ts, "alice")
-	bob := join(t, ts, "bob")
-	say(t, alice, "/invite bob")
-	waitText(t, bob, "│ alice "+dialogText)
-	waitText(t, alice, "Your invitation to bob expired unanswered")
-	waitText(t, bob, "The invitation from alice expired")
-	waitFor(t, bob, "the dialog to go", func(s string) bool { return !strings.Contains(s, "│ alice "+dialogText) })
-	send(t, bob, "y") // no dialog: it is typed
-	waitRow(t, bob, 23, `^> y$`)
+	ts := testserver.Start(t, testserver.Options{Room: room.Options{InviteTTL: 300 * time.Millisecond}})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
+	testkit.Say(t, alice, "/invite bob")
+	testkit.WaitText(t, bob, "│ alice "+dialogText)
+	testkit.WaitText(t, alice, "Your invitation to bob expired unanswered")
+	testkit.WaitText(t, bob, "The invitation from alice expired")
+	testkit.WaitFor(t, bob, "the dialog to go", func(s string) bool { return !strings.Contains(s, "│ alice "+dialogText) })
+	testkit.Send(t, bob, "y") // no dialog: it is typed
+	testkit.WaitRow(t, bob, 23, `^> y$`)
 }
 
 func TestInvitationsThatCannotBe(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	bob := join(t, ts, "bob")
-	say(t, alice, "/invite alice")
-	waitText(t, alice, "You cannot invite yourself.")
-	say(t, alice, "/invite nobody")
-	waitText(t, alice, "nobody is not online.")
-	say(t, alice, "/invite Bob")
-	waitText(t, alice, "Bob is not online.") // names are case-sensitive
-	say(t, alice, "/invite")
-	waitText(t, alice, "Usage: /invite NAME")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
+	testkit.Say(t, alice, "/invite alice")
+	testkit.WaitText(t, alice, "You cannot invite yourself.")
+	testkit.Say(t, alice, "/invite nobody")
+	testkit.WaitText(t, alice, "nobody is not online.")
+	testkit.Say(t, alice, "/invite Bob")
+	testkit.WaitText(t, alice, "Bob is not online.") // names are case-sensitive
+	testkit.Say(t, alice, "/invite")
+	testkit.WaitText(t, alice, "Usage: /invite NAME")
 
-	say(t, alice, "/invite bob")
-	waitText(t, bob, "│ alice "+dialogText)
-	say(t, alice, "/invite bob")
-	waitText(t, alice, "You already invited bob; waiting for an answer.")
-	send(t, bob, "y")
-	waitText(t, alice, "Private chat with bob")
+	testkit.Say(t, alice, "/invite bob")
+	testkit.WaitText(t, bob, "│ alice "+dialogText)
+	testkit.Say(t, alice, "/invite bob")
+	testkit.WaitText(t, alice, "You already invited bob; waiting for an answer.")
+	testkit.Send(t, bob, "y")
+	testkit.WaitText(t, alice, "Private chat with bob")
 
 	// A second invitation to a partner just shows the tab.
-	send(t, alice, keyCtrlP)
-	waitRow(t, alice, 1, `^ main  bob `)
-	waitText(t, alice, "→ alice joined")
-	say(t, alice, "/invite bob")
-	waitText(t, alice, "Private chat with bob")
+	testkit.Send(t, alice, testkit.KeyCtrlP)
+	testkit.WaitRow(t, alice, 1, `^ main  bob `)
+	testkit.WaitText(t, alice, "→ alice joined")
+	testkit.Say(t, alice, "/invite bob")
+	testkit.WaitText(t, alice, "Private chat with bob")
 	if strings.Contains(bob.Screen(), "│ alice "+dialogText) {
 		t.Error("a second invitation reached a current partner")
 	}

@@ -3,7 +3,6 @@ package sshapp_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"runtime"
 	"strings"
 	"sync"
@@ -11,156 +10,109 @@ import (
 	"time"
 
 	"chatroom/internal/termtest"
+	"chatroom/internal/testkit"
+	"chatroom/internal/testserver"
 	"chatroom/room"
-	"chatroom/sshapp"
-
-	tea "charm.land/bubbletea/v2"
-	gossh "golang.org/x/crypto/ssh"
 )
 
-func TestWhatIsNotAChatIsRefusedWithAReason(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	for _, tc := range []struct {
-		name string
-		opts termtest.Options
-		want string
-	}{
-		{"a command", termtest.Options{NoPTY: true, Command: "ls -la"}, "chatroom: commands are not supported"},
-		{"a command with a terminal", termtest.Options{Command: "cat /etc/passwd"}, "chatroom: commands are not supported"},
-		{"a shell without a terminal", termtest.Options{NoPTY: true}, "chatroom: a terminal is needed"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := connect(t, ts, "alice", tc.opts)
-			waitDone(t, c)
-			if st := c.ExitStatus(); st != 1 {
-				t.Errorf("exit status %d, want 1", st)
-			}
-			got := c.Stderr() + c.Screen()
-			if !strings.Contains(got, tc.want) || strings.Count(strings.TrimSpace(got), "\n") > 0 {
-				t.Errorf("got %q, want the one line %q", got, tc.want)
-			}
-		})
-	}
-	if ts.room.Online().Len() != 0 {
-		t.Error("a refused session joined the room")
-	}
-}
-
-func TestSubsystemsAreRefusedWithAReason(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	// What sftp does: open a session and ask for the subsystem.
-	ch, reqs, err := dialConn(t, ts, "alice").OpenChannel("session", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.Close()
-	if _, err := ch.SendRequest("subsystem", true, gossh.Marshal(struct{ Name string }{"sftp"})); err != nil {
-		t.Fatal(err)
-	}
-	status := make(chan uint32, 1)
-	go func() {
-		for r := range reqs {
-			if r.Type == "exit-status" && len(r.Payload) == 4 {
-				status <- uint32(r.Payload[0])<<24 | uint32(r.Payload[1])<<16 | uint32(r.Payload[2])<<8 | uint32(r.Payload[3])
-			}
-		}
-	}()
-	stderr, _ := io.ReadAll(ch.Stderr())
-	if want := "chatroom: the sftp subsystem is not available"; !strings.Contains(string(stderr), want) {
-		t.Errorf("stderr %q, want %q", stderr, want)
-	}
-	select {
-	case st := <-status:
-		if st != 1 {
-			t.Errorf("exit status %d, want 1", st)
-		}
-	case <-time.After(wait):
-		t.Error("no exit status")
-	}
-}
-
-func TestPortForwardingIsRefused(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	c := join(t, ts, "alice")
-	_, err := c.Conn().Dial("tcp", "127.0.0.1:22")
-	if err == nil || !strings.Contains(err.Error(), "chatroom does not forward ports") {
-		t.Errorf("local forwarding: %v", err)
-	}
-	if l, err := c.Conn().Listen("tcp", "127.0.0.1:0"); err == nil {
-		l.Close()
-		t.Error("remote forwarding was allowed")
-	}
-	// The chat carries on.
-	say(t, c, "still here")
-	waitText(t, c, "alice: still here")
-}
-
 func TestShutdownTellsEveryoneAndEndsTheirSessions(t *testing.T) {
-	ts := startServer(t, room.Options{})
-	alice := join(t, ts, "alice")
-	joining := connect(t, ts, "alice") // on the join screen
-	waitText(t, joining, "taken")
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	joining := testkit.Connect(t, ts.Addr, "alice") // on the join screen
+	testkit.WaitText(t, joining, "taken")
 
-	ts.room.Close("The server is shutting down.")
+	ts.Room.Close("The server is shutting down.")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := ts.srv.Shutdown(ctx); err != nil {
+	if err := ts.SSH.Shutdown(ctx); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
 	for _, c := range []*termtest.Client{alice, joining} {
-		waitDone(t, c)
-		waitText(t, c, "The server is shutting down.")
+		testkit.WaitDone(t, c)
+		testkit.WaitText(t, c, "The server is shutting down.")
 	}
-	if _, err := termtest.Dial(ts.addr, "late", termtest.Options{Timeout: time.Second}); err == nil {
+	if _, err := termtest.Dial(ts.Addr, "late", termtest.Options{Timeout: time.Second}); err == nil {
 		t.Error("a connection was accepted after shutdown")
 	}
 }
 
 // Every goroutine a session starts ends with it.
 func TestGoroutinesReturnToBaselineAfterClientsLeave(t *testing.T) {
-	ts := startServer(t, room.Options{})
+	ts := testserver.Start(t, testserver.Options{})
 	settle := func() int {
 		runtime.GC()
 		return runtime.NumGoroutine()
 	}
 	// One session first, so that lazily started goroutines exist.
-	warm := join(t, ts, "warmup")
-	say(t, warm, "/quit")
-	waitDone(t, warm)
+	warm := testkit.Join(t, ts.Addr, "warmup")
+	testkit.Say(t, warm, "/quit")
+	testkit.WaitDone(t, warm)
 	warm.Close()
 	base := settle()
 
 	var clients []*termtest.Client
 	for i := range 8 {
-		c := join(t, ts, fmt.Sprintf("user%d", i))
+		c := testkit.Join(t, ts.Addr, fmt.Sprintf("user%d", i))
 		clients = append(clients, c)
 	}
-	say(t, clients[0], "hello all")
+	testkit.Say(t, clients[0], "hello all")
 	openChat(t, clients[1], clients[2], "user1", "user2")
-	say(t, clients[3], "/invite user4") // left pending
-	waitText(t, clients[4], dialogText)
+	testkit.Say(t, clients[3], "/invite user4") // left pending
+	testkit.WaitText(t, clients[4], dialogText)
 	for _, i := range []int{0, 5, 6, 7} {
-		waitText(t, clients[i], "user0: hello all")
+		testkit.WaitText(t, clients[i], "user0: hello all")
 	}
 	for i, c := range clients {
 		switch i % 3 {
 		case 0:
-			say(t, c, "/quit")
-			waitDone(t, c)
+			testkit.Say(t, c, "/quit")
+			testkit.WaitDone(t, c)
 		case 1:
-			send(t, c, keyCtrlC)
-			waitDone(t, c)
+			testkit.Send(t, c, testkit.KeyCtrlC)
+			testkit.WaitDone(t, c)
 		}
 		c.Close()
 	}
-	if !eventually(func() bool { return settle() <= base }) {
+	if !testkit.Eventually(func() bool { return settle() <= base }) {
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
 		t.Fatalf("%d goroutines, baseline %d:\n%s", settle(), base, buf)
 	}
-	if n := ts.room.Online().Len(); n != 0 {
+	if n := ts.Room.Online().Len(); n != 0 {
 		t.Errorf("%d still online", n)
 	}
+}
+
+// fragile is a room whose member alice breaks: in Say, which runs in her
+// program's Update, when she says "☠ update"; in Take, which runs in her
+// session's pump, when anyone says "☠ pump".
+type fragile struct{ room.Broker }
+
+func (f fragile) Join(name, id string) (room.Member, error) {
+	m, err := f.Broker.Join(name, id)
+	if err != nil || name != "alice" {
+		return m, err
+	}
+	return fragileMember{m}, nil
+}
+
+type fragileMember struct{ room.Member }
+
+func (m fragileMember) Say(text string) error {
+	if text == "☠ update" {
+		panic("boom in update")
+	}
+	return m.Member.Say(text)
+}
+
+func (m fragileMember) Take(buf []*room.Event) []*room.Event {
+	buf = m.Member.Take(buf)
+	for _, ev := range buf {
+		if ev.Text == "☠ pump" {
+			panic("boom in pump")
+		}
+	}
+	return buf
 }
 
 // A panic in one session's goroutines ends that session, is logged, and
@@ -168,43 +120,37 @@ func TestGoroutinesReturnToBaselineAfterClientsLeave(t *testing.T) {
 func TestAPanicEndsOneSessionOnly(t *testing.T) {
 	for _, where := range []string{"update", "pump"} {
 		t.Run(where, func(t *testing.T) {
-			t.Cleanup(sshapp.SetTestHook(func(w string, v any) {
-				if w != where {
-					return
-				}
-				if k, ok := v.(tea.KeyPressMsg); ok && k.Text == "☠" {
-					panic("boom in " + w)
-				}
-				if b, ok := v.([]byte); ok && string(b) == "☠" {
-					panic("boom in " + w)
-				}
-			}))
-			var log logBuffer
-			ts := startServerWith(t, serverOptions{Log: &log})
-			alice := join(t, ts, "alice")
-			bob := join(t, ts, "bob")
-			send(t, alice, "☠")
-			waitDone(t, alice)
-			waitText(t, bob, "← alice left")
+			var log testkit.LogBuffer
+			ts := testserver.Start(t, testserver.Options{Log: &log,
+				Broker: func(r room.Broker) room.Broker { return fragile{r} }})
+			alice := testkit.Join(t, ts.Addr, "alice")
+			bob := testkit.Join(t, ts.Addr, "bob")
+			if where == "update" {
+				testkit.Say(t, alice, "☠ update")
+			} else {
+				testkit.Say(t, bob, "☠ pump")
+			}
+			testkit.WaitDone(t, alice)
+			testkit.WaitText(t, bob, "← alice left")
 			if !strings.Contains(log.String(), "boom in "+where) {
 				t.Errorf("the panic was not logged:\n%s", log.String())
 			}
-			say(t, bob, "carry on")
-			waitText(t, bob, "bob: carry on")
-			join(t, ts, "alice") // the server still takes people
+			testkit.Say(t, bob, "carry on")
+			testkit.WaitText(t, bob, "bob: carry on")
+			testkit.Join(t, ts.Addr, "alice") // the server still takes people
 		})
 	}
 }
 
 // Many connections coming and going leave no goroutines and no heap behind.
 func TestConnectionChurnLeavesNothingBehind(t *testing.T) {
-	ts := startServer(t, room.Options{})
+	ts := testserver.Start(t, testserver.Options{})
 	settle := func() int { runtime.GC(); return runtime.NumGoroutine() }
 	round := func(n int) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				c, err := termtest.Dial(ts.addr, fmt.Sprintf("churn%d", i), termtest.Options{Blind: true})
+				c, err := termtest.Dial(ts.Addr, fmt.Sprintf("churn%d", i), termtest.Options{Blind: true})
 				if err != nil {
 					t.Error(err)
 					return
@@ -222,10 +168,10 @@ func TestConnectionChurnLeavesNothingBehind(t *testing.T) {
 	for range 5 {
 		round(40)
 	}
-	if !eventually(func() bool { return ts.room.Online().Len() == 0 && settle() <= baseG }) {
+	if !testkit.Eventually(func() bool { return ts.Room.Online().Len() == 0 && settle() <= baseG }) {
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
-		t.Errorf("after 200 connections: %d goroutines (baseline %d), %d online\n%s", settle(), baseG, ts.room.Online().Len(), buf)
+		t.Errorf("after 200 connections: %d goroutines (baseline %d), %d online\n%s", settle(), baseG, ts.Room.Online().Len(), buf)
 	}
 	after := heapMiB()
 	t.Logf("churn of 200 connections: goroutines %d -> %d, heap %.1f MiB -> %.1f MiB", baseG, settle(), baseHeap, after)
@@ -235,11 +181,11 @@ func TestConnectionChurnLeavesNothingBehind(t *testing.T) {
 }
 
 func TestWhatAClientSaysOfItselfIsCleanedBeforeItIsLogged(t *testing.T) {
-	var log logBuffer
-	ts := startServerWith(t, serverOptions{Log: &log})
-	join(t, ts, "alice", termtest.Options{Term: "xterm\x1b]0;pwned\x07\x1b[2J"})
-	waitFor(t, connect(t, ts, "bob\x1b[31m"), "the join screen", func(s string) bool { return strings.Contains(s, "Name:") })
-	if !eventually(func() bool { return strings.Contains(log.String(), "joined") }) {
+	var log testkit.LogBuffer
+	ts := testserver.Start(t, testserver.Options{Log: &log})
+	testkit.Join(t, ts.Addr, "alice", termtest.Options{Term: "xterm\x1b]0;pwned\x07\x1b[2J"})
+	testkit.WaitFor(t, testkit.Connect(t, ts.Addr, "bob\x1b[31m"), "the join screen", func(s string) bool { return strings.Contains(s, "Name:") })
+	if !testkit.Eventually(func() bool { return strings.Contains(log.String(), "joined") }) {
 		t.Fatal("no join logged")
 	}
 	got := log.String()

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"chatroom/internal/termtest"
+	"chatroom/internal/testkit"
+	"chatroom/internal/testserver"
 	"chatroom/room"
-	"chatroom/sshapp"
+	"chatroom/sshd"
 )
 
 // proxy forwards one TCP connection and can freeze it, as a dead network
@@ -93,21 +95,18 @@ func (p *proxy) unfreeze() {
 }
 
 func TestADeadPeerIsFoundByKeepalivesAndItsNameFreed(t *testing.T) {
-	ts := startServerWith(t, serverOptions{Limits: sshapp.Limits{KeepaliveInterval: 100 * time.Millisecond, KeepaliveMax: 3}})
-	bob := join(t, ts, "bob")
-	px := startProxy(t, ts.addr)
+	ts := testserver.Start(t, testserver.Options{Limits: sshd.Limits{KeepaliveInterval: 100 * time.Millisecond, KeepaliveMax: 3}})
+	bob := testkit.Join(t, ts.Addr, "bob")
+	px := startProxy(t, ts.Addr)
 	alice, err := termtest.Dial(px.addr, "alice", termtest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer alice.Close()
-	waitText(t, bob, "→ alice joined")
+	testkit.WaitText(t, bob, "→ alice joined")
 	px.freeze()
-	waitText(t, bob, "← alice left")
-	if ts.room.Online().Contains("alice") {
-		t.Error("alice's name is still held")
-	}
-	join(t, ts, "alice") // the name is free again
+	testkit.WaitText(t, bob, "← alice left")
+	testkit.Join(t, ts.Addr, "alice") // the name is free again
 }
 
 // orderCheck reads a client's raw output and checks that tokens m0001,
@@ -152,9 +151,9 @@ func (o *orderCheck) state() (int, error) {
 
 func TestASlowReaderIsCutOffAndNobodyElseWaits(t *testing.T) {
 	const readers, messages = 100, 1000
-	ts := startServerWith(t, serverOptions{
+	ts := testserver.Start(t, testserver.Options{
 		Room:   room.Options{MessageRate: 1e6, MessageBurst: messages},
-		Limits: sshapp.Limits{WriteTimeout: 3 * time.Second},
+		Limits: sshd.Limits{WriteTimeout: 3 * time.Second},
 		// A small send buffer, so that 1000 messages are enough to fill
 		// what lies between the server and a client that stopped reading.
 		SendBuffer: 16 << 10,
@@ -166,22 +165,22 @@ func TestASlowReaderIsCutOffAndNobodyElseWaits(t *testing.T) {
 	clients := make([]*termtest.Client, readers)
 	for i := range readers {
 		checks[i] = &orderCheck{next: 1}
-		c, err := termtest.Dial(ts.addr, fmt.Sprintf("r%03d", i), termtest.Options{Blind: true, Output: checks[i]})
+		c, err := termtest.Dial(ts.Addr, fmt.Sprintf("r%03d", i), termtest.Options{Blind: true, Output: checks[i]})
 		if err != nil {
 			t.Fatal(err)
 		}
 		clients[i] = c
 	}
-	px := startProxy(t, ts.addr)
+	px := startProxy(t, ts.Addr)
 	stuck, err := termtest.Dial(px.addr, "stuck", termtest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !eventually(func() bool { return ts.room.Online().Len() == readers+1 }) {
-		t.Fatalf("%d online, want %d", ts.room.Online().Len(), readers+1)
+	if !testkit.Eventually(func() bool { return ts.Room.Online().Len() == readers+1 }) {
+		t.Fatalf("%d online, want %d", ts.Room.Online().Len(), readers+1)
 	}
-	waitText(t, stuck, fmt.Sprintf(" %d online ", readers+1))
-	sender, err := ts.room.Join("sender")
+	testkit.WaitText(t, stuck, fmt.Sprintf(" %d online ", readers+1))
+	sender, err := ts.Room.Join("sender", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +194,7 @@ func TestASlowReaderIsCutOffAndNobodyElseWaits(t *testing.T) {
 			}
 			for _, ev := range sender.Take(nil) {
 				if ev.Kind == room.Left && ev.From == "stuck" {
-					stuckLeft <- ev.Text
+					stuckLeft <- ev.Reason
 				}
 			}
 		}
@@ -212,11 +211,11 @@ func TestASlowReaderIsCutOffAndNobodyElseWaits(t *testing.T) {
 	}
 	tick.Stop()
 
-	if !eventually(func() bool { return !ts.room.Online().Contains("stuck") }) {
+	if !testkit.Eventually(func() bool { return !online(ts.Room, "stuck") }) {
 		t.Fatal("the stuck client is still in the room")
 	}
 	for i, o := range checks {
-		if !eventually(func() bool { n, _ := o.state(); return n > messages }) {
+		if !testkit.Eventually(func() bool { n, _ := o.state(); return n > messages }) {
 			n, err := o.state()
 			t.Fatalf("reader %d got up to m%04d of %d (%v)", i, n-1, messages, err)
 		}
@@ -226,7 +225,7 @@ func TestASlowReaderIsCutOffAndNobodyElseWaits(t *testing.T) {
 		skipped += o.skipped
 	}
 	for i := range readers {
-		if !ts.room.Online().Contains(fmt.Sprintf("r%03d", i)) {
+		if !online(ts.Room, fmt.Sprintf("r%03d", i)) {
 			t.Errorf("reader %d was cut off", i)
 		}
 	}
@@ -235,7 +234,7 @@ func TestASlowReaderIsCutOffAndNobodyElseWaits(t *testing.T) {
 		if why != "too slow to keep up" {
 			t.Errorf("stuck left because %q", why)
 		}
-	case <-time.After(wait):
+	case <-time.After(testkit.Wait):
 		t.Error("nobody saw the stuck one leave")
 	}
 	// The stuck connection is closed once a write has been stuck too long:
@@ -243,7 +242,7 @@ func TestASlowReaderIsCutOffAndNobodyElseWaits(t *testing.T) {
 	px.unfreeze()
 	select {
 	case <-stuck.Done():
-	case <-time.After(wait):
+	case <-time.After(testkit.Wait):
 		t.Error("the stuck connection was not closed")
 	}
 	peakHeap := heapMiB()
@@ -252,10 +251,21 @@ func TestASlowReaderIsCutOffAndNobodyElseWaits(t *testing.T) {
 	}
 	stuck.Close()
 	sender.Leave()
-	if !eventually(func() bool { return settle() <= baseGoroutines }) {
+	if !testkit.Eventually(func() bool { return settle() <= baseGoroutines }) {
 		t.Errorf("%d goroutines after everyone left, baseline %d", settle(), baseGoroutines)
 	}
 	t.Logf("slow reader: %d readers got all %d messages in order (%d drawn only as part of a screenful); heap %.1f MiB before, %.1f MiB with %d sessions, %.1f MiB after; goroutines %d before, %d after",
 		readers, messages, skipped, baseHeap, peakHeap, readers+1, heapMiB(), baseGoroutines, settle())
 	_ = io.Discard
+}
+
+// online reports whether name is in the room.
+func online(r *room.Room, name string) bool {
+	p := r.Online()
+	for i := range p.Len() {
+		if p.At(i) == name {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,42 @@
+package keys_test
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"chatroom/keys"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// keyFor is a key derived from a word.
+func keyFor(t testing.TB, word string) gossh.PublicKey {
+	seed := sha256.Sum256([]byte(word))
+	signer, err := gossh.NewSignerFromKey(ed25519.NewKeyFromSeed(seed[:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer.PublicKey()
+}
+
+func TestAuthorizedKeys(t *testing.T) {
+	dir := t.TempDir()
+	a, b := keyFor(t, "a"), keyFor(t, "b")
+	file := filepath.Join(dir, "allowed")
+	os.WriteFile(file, []byte("# the team\n"+`no-pty,command="x" `+string(gossh.MarshalAuthorizedKey(a))+"\n"), 0o600)
+	set, err := keys.LoadAuthorizedKeys(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !set.Contains(a) || set.Contains(b) || set.Len() != 1 {
+		t.Error("wrong membership")
+	}
+	os.WriteFile(file, []byte(string(gossh.MarshalAuthorizedKey(a))+"not a key\n"), 0o600)
+	if _, err := keys.LoadAuthorizedKeys(file); err == nil || !strings.Contains(err.Error(), ":2:") {
+		t.Errorf("bad line: %v", err)
+	}
+}

@@ -1,0 +1,69 @@
+// Package names says who owns which name and who is banned: the first key
+// to join with a name owns it. Stores implement Store; Files keeps them in
+// text files in the data directory.
+package names
+
+import (
+	"errors"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// ErrOwned is returned when a name belongs to another key.
+var ErrOwned = errors.New("belongs to another key")
+
+// Store is who owns which name and who is banned. Its methods are safe for
+// concurrent use; lookups (Owner, Banned) are on every login's path and
+// must stay cheap.
+type Store interface {
+	// Claim gives name to key if no key owns it yet, and has it saved
+	// before it returns; for the owner it notes that they were seen. A
+	// name owned by another key is ErrOwned.
+	Claim(name string, key gossh.PublicKey) error
+	// Owner is the binding of name, if it is bound.
+	Owner(name string) (Binding, bool)
+	// Seen notes that name's owner was here now; it is saved in batches.
+	Seen(name string)
+	// Release frees name, reporting whether it was bound.
+	Release(name string) (bool, error)
+	// List is every binding, by name.
+	List() []Binding
+	// Ban records a ban.
+	Ban(b Ban) error
+	// Unban lifts the bans matching what (a name, a fingerprint or an
+	// address) and says how many there were.
+	Unban(what string) (int, error)
+	// Bans lists the bans in force.
+	Bans() []Ban
+	// Banned is the ban in force on fingerprint (if not empty) or addr.
+	Banned(fingerprint, addr string) (Ban, bool)
+	// Flush saves what is kept in batches (last-seen times).
+	Flush() error
+}
+
+// Binding says a name belongs to a key.
+type Binding struct {
+	Name        string
+	Fingerprint string
+	Key         gossh.PublicKey
+	FirstSeen   time.Time
+	LastSeen    time.Time
+}
+
+// Ban keeps a key or an address out until a time (zero: for ever).
+type Ban struct {
+	Fingerprint string // a key's, or
+	Addr        string // an address (IPv4, or an IPv6 /64)
+	Until       time.Time
+	By          string // the moderator who banned
+	Name        string // the name the person had
+	Reason      string
+}
+
+// Files in the data directory.
+const (
+	NamesFile = "names" // which key owns which name
+	BansFile  = "bans"  // who may not come in
+	lockFile  = ".lock" // serialises writers across processes
+)

@@ -1,0 +1,73 @@
+package room
+
+import "golang.org/x/time/rate"
+
+// member is one person in this process's room.
+type member struct {
+	room     *Room
+	name     string
+	id       string // who this is, beyond the name; "" for nobody in particular
+	replaced bool   // took the place of a session of the same identity
+	q        *queue
+	done     chan struct{}
+	sends    *rate.Limiter // messages and invitations
+
+	// Guarded by room.mu.
+	gone    bool
+	err     error
+	chats   map[ChatID]*chat
+	invites map[InviteID]*invite // sent and received
+}
+
+// Name is the member's chat name.
+func (m *member) Name() string { return m.name }
+
+// Replaced reports whether the member took the place of an earlier session
+// of the same identity (see JoinAs).
+func (m *member) Replaced() bool { return m.replaced }
+
+// Ready has a value whenever events are waiting; collect them with Take.
+func (m *member) Ready() <-chan struct{} { return m.q.ready }
+
+// Take appends the waiting events, oldest first, to buf and returns it.
+func (m *member) Take(buf []*Event) []*Event { return m.q.take(buf) }
+
+// Done is closed when the member is out of the room: it left, was removed,
+// or the room closed. Events already waiting can still be taken.
+func (m *member) Done() <-chan struct{} { return m.done }
+
+// Err says why the member is out: nil after Leave, ErrSlowConsumer,
+// ErrTakenOver, a *KickedError, or a *ClosedError. It is only meaningful once Done is closed.
+func (m *member) Err() error {
+	m.room.mu.Lock()
+	defer m.room.mu.Unlock()
+	return m.err
+}
+
+// Leave takes the member out of the room; everyone sees them leave once.
+// Calling it again, or after the member was removed, does nothing.
+func (m *member) Leave() {
+	r := m.room
+	r.mu.Lock()
+	defer r.unlock()
+	if !m.gone {
+		r.remove(m, nil, "")
+	}
+}
+
+// Say sends text to the main room.
+func (m *member) Say(text string) error {
+	r := m.room
+	text, err := r.opts.Text.Message(text)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.unlock()
+	if err := m.canSend(); err != nil {
+		return err
+	}
+	r.messages.Add(1)
+	r.broadcast(&Event{Kind: Message, Time: r.opts.Now(), From: m.name, Text: text})
+	return nil
+}

@@ -1,0 +1,248 @@
+package sshd
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"chatroom/internal/clean"
+	"chatroom/internal/reason"
+
+	"charm.land/ssh"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// connState is what the server keeps about one connection, from accept to
+// close. It lives in the connection's ssh.Context.
+type connState struct {
+	ticket   *ticket
+	raw      net.Conn
+	accepted time.Time
+	sessions atomic.Int32 // session channels opened
+	chatting atomic.Bool  // a chat session started
+	timer    *time.Timer  // closes a connection that opens no chat
+	once     sync.Once
+}
+
+type connStateKey struct{}
+
+func stateOf(ctx ssh.Context) *connState {
+	st, _ := ctx.Value(connStateKey{}).(*connState)
+	return st
+}
+
+// guardedConn tells the guard when the connection ends.
+type guardedConn struct {
+	net.Conn
+	st *connState
+	s  *Server
+}
+
+func (c *guardedConn) Close() error {
+	c.st.once.Do(func() {
+		c.st.ticket.closed()
+		if c.st.timer != nil {
+			c.st.timer.Stop()
+		}
+		c.s.obs.Connection(false)
+		c.s.log.Info("disconnect", "remote", c.RemoteAddr().String(), "after", time.Since(c.st.accepted).Round(time.Millisecond))
+	})
+	return c.Conn.Close()
+}
+
+// admit is the server's ConnCallback: a refused connection gets one line
+// saying why (before the SSH version line, where RFC 4253 allows text) and
+// is closed.
+func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
+	t, why := s.guard.admit(conn.RemoteAddr())
+	if t == nil {
+		s.log.Info("refused", "remote", conn.RemoteAddr().String(), "why", why.why)
+		s.obs.Refused(why.why)
+		// Say why, then hang up gently: closing with the client's version
+		// line unread would reset the connection and lose ours.
+		_ = conn.SetDeadline(time.Now().Add(250 * time.Millisecond))
+		_, _ = io.WriteString(conn, "chatroom: "+why.text+"\r\n")
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.CloseWrite()
+			_, _ = io.Copy(io.Discard, io.LimitReader(conn, 4096))
+		}
+		_ = conn.Close()
+		return nil
+	}
+	st := &connState{ticket: t, raw: conn, accepted: time.Now()}
+	ctx.SetValue(connStateKey{}, st)
+	s.obs.Connection(true)
+	if t.refuse.why != 0 {
+		s.log.Info("refused", "remote", conn.RemoteAddr().String(), "why", t.refuse.why)
+		s.obs.Refused(t.refuse.why)
+	} else {
+		s.log.Info("connect", "remote", conn.RemoteAddr().String())
+	}
+	return &guardedConn{Conn: conn, st: st, s: s}
+}
+
+// serverConfig hooks the end of authentication: the connection stops
+// counting as unauthenticated and has ShellTimeout to open a chat.
+func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
+	st := stateOf(ctx)
+	return &gossh.ServerConfig{
+		AuthLogCallback: func(meta gossh.ConnMetadata, method string, err error) {
+			if st == nil {
+				return
+			}
+			remote, user := meta.RemoteAddr().String(), clean.Line(meta.User(), 64)
+			if err != nil {
+				// Clients try "none" first as a matter of course: not news.
+				if method != "none" {
+					s.log.Info("auth failed", "remote", remote, "user", user, "method", method)
+				}
+				return
+			}
+			s.log.Info("auth", "remote", remote, "user", user, "method", method)
+			s.obs.Handshake(time.Since(st.accepted))
+			st.ticket.authenticated()
+			st.timer = time.AfterFunc(s.limits.ShellTimeout, func() {
+				if !st.chatting.Load() {
+					s.log.Info("closed", "remote", remote, "why", reason.ShellTimeout, "after", s.limits.ShellTimeout)
+					s.obs.Closed(reason.ShellTimeout)
+					_ = st.raw.Close()
+				}
+			})
+		},
+	}
+}
+
+// session is the handler for session channels: one per connection, with
+// its requests filtered before the SSH library sees them.
+func (s *Server) session(srv *ssh.Server, conn *gossh.ServerConn, ch gossh.NewChannel, ctx ssh.Context) {
+	if st := stateOf(ctx); st != nil && st.sessions.Add(1) > 1 {
+		s.obs.Refused(reason.SecondSession)
+		_ = ch.Reject(gossh.Prohibited, reason.SecondSession.Text())
+		return
+	}
+	ssh.DefaultSessionHandler(srv, conn, &filteredChannel{NewChannel: ch, s: s, remote: conn.RemoteAddr().String()}, ctx)
+}
+
+// filteredChannel screens a session's requests: agent forwarding is
+// refused, the environment is bounded, and a storm of window changes is
+// folded into the latest one.
+type filteredChannel struct {
+	gossh.NewChannel
+	s      *Server
+	remote string
+}
+
+func (c *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
+	ch, in, err := c.NewChannel.Accept()
+	if err != nil {
+		return ch, in, err
+	}
+	out := make(chan *gossh.Request)
+	go func() {
+		defer recoverConn(c.s.log.With("remote", c.remote), func() { _ = ch.Close() })
+		filterRequests(in, out, c.s.limits)
+	}()
+	return ch, out, nil
+}
+
+// maxQueuedRequests bounds requests waiting for the session to take them.
+const maxQueuedRequests = 64
+
+func filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Request, lim Limits) {
+	defer close(out)
+	var queue []*gossh.Request
+	envs := 0
+	refuse := func(r *gossh.Request) {
+		if r.WantReply {
+			_ = r.Reply(false, nil)
+		}
+	}
+	for {
+		var send chan<- *gossh.Request
+		var next *gossh.Request
+		if len(queue) > 0 {
+			send, next = out, queue[0]
+		}
+		select {
+		case r, ok := <-in:
+			if !ok {
+				for _, r := range queue {
+					refuse(r)
+				}
+				return
+			}
+			switch {
+			case r.Type == "auth-agent-req@openssh.com", r.Type == "x11-req":
+				refuse(r)
+			case r.Type == "env" && (envs >= lim.MaxEnv || len(r.Payload) > lim.MaxEnvBytes):
+				refuse(r)
+			case r.Type == "window-change" && len(queue) > 0 && queue[len(queue)-1].Type == "window-change":
+				refuse(queue[len(queue)-1]) // superseded; clients do not ask for a reply
+				queue[len(queue)-1] = r
+			case len(queue) >= maxQueuedRequests:
+				refuse(r)
+			default:
+				if r.Type == "env" {
+					envs++
+				}
+				queue = append(queue, r)
+			}
+		case send <- next:
+			queue = queue[1:]
+		}
+	}
+}
+
+// keepalive asks the client for a sign of life every interval; after max
+// intervals without an answer the connection is closed, which frees its
+// name. It ends with ctx.
+func keepalive(ctx context.Context, conn gossh.Conn, interval time.Duration, max int, log *slog.Logger, obs Observer) {
+	defer recoverConn(log, func() { _ = conn.Close() })
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	answered := make(chan struct{}, 1)
+	waiting, missed := false, 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-answered:
+			waiting, missed = false, 0
+		case <-t.C:
+			if waiting {
+				if missed++; missed >= max {
+					log.Info("closed", "why", reason.Keepalive, "missed", missed)
+					obs.Closed(reason.Keepalive)
+					_ = conn.Close()
+					return
+				}
+				continue
+			}
+			waiting = true
+			go func() {
+				// Any answer, even a refusal, shows the client is there.
+				if _, _, err := conn.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+					select {
+					case answered <- struct{}{}:
+					default:
+					}
+				}
+			}()
+		}
+	}
+}
+
+// recoverConn is the one recover of sshd's own goroutines: a panic there
+// (no middleware sees it) is logged and closes what the goroutine served;
+// the server carries on.
+func recoverConn(log *slog.Logger, close func()) {
+	if r := recover(); r != nil {
+		log.Error("panic", "panic", r, "stack", string(debug.Stack()))
+		close()
+	}
+}

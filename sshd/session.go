@@ -1,0 +1,218 @@
+package sshd
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"chatroom/internal/clean"
+	"chatroom/internal/reason"
+	"chatroom/keys"
+
+	"charm.land/ssh"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// Terminal sizes are clamped before anything is sized by them.
+const (
+	maxWidth      = 400
+	maxHeight     = 200
+	defaultWidth  = 80
+	defaultHeight = 24
+)
+
+// Size is a terminal's size in cells. It is an alias of an unnamed struct
+// so that a package that knows nothing of sshd can declare the same type
+// and take Session.Resize as it is.
+type Size = struct{ Width, Height int }
+
+// clampSize bounds a client's window: 0 means the default, and anything
+// larger than a real screen is cut to the largest we draw.
+func clampSize(w ssh.Window) Size {
+	clamp := func(v, def, most int) int {
+		if v <= 0 {
+			return def
+		}
+		return min(v, most)
+	}
+	return Size{clamp(w.Width, defaultWidth, maxWidth), clamp(w.Height, defaultHeight, maxHeight)}
+}
+
+// Session is one terminal session, as the Handler sees it. What the client
+// sent is as it was sent: clean it before showing or logging it (Log is
+// already clean).
+type Session struct {
+	User   string          // the SSH user name
+	Key    gossh.PublicKey // the key the client proved it holds; nil for a guest
+	Addr   net.Addr        // the client's address
+	Term   string          // TERM
+	Env    []string        // the environment the client sent, and TERM
+	Size   Size            // the terminal's size, clamped
+	Resize <-chan Size     // later sizes, clamped; a storm arrives as its last
+	In     io.Reader       // what the person types
+	// Out is the terminal. A write stuck for the write timeout closes the
+	// connection: a client that stopped reading cannot hold its session.
+	Out io.Writer
+	// Closing is closed when the server begins to shut down.
+	Closing <-chan struct{}
+	// Log has the address, user, key, terminal and client version on every line.
+	Log *slog.Logger
+
+	ctx     context.Context
+	sess    ssh.Session
+	obs     Observer
+	refused bool
+}
+
+// Context ends when the connection does, or the Handler returns.
+func (s *Session) Context() context.Context { return s.ctx }
+
+// Refuse ends the session with why's line (text, if given) on stderr and
+// exit status 1, and counts it. The Handler returns after it.
+func (s *Session) Refuse(why reason.Reason, text string) {
+	if text == "" {
+		text = why.Text()
+	}
+	s.Log.Info("refused", "why", why)
+	s.obs.Refused(why)
+	s.refused = true
+	tell(s.sess, text)
+}
+
+// handle runs one SSH session: the Handler for a terminal, a one-line
+// refusal for anything else.
+func (s *Server) handle(sess ssh.Session) {
+	s.sessions.Add(1)
+	defer s.sessions.Done()
+	log := s.log.With("remote", sess.RemoteAddr().String(), "user", clean.Line(sess.User(), 64))
+	refuse := func(why reason.Reason) {
+		log.Info("refused", "why", why)
+		s.obs.Refused(why)
+		tell(sess, why.Text())
+	}
+
+	pty, winch, ok := sess.Pty()
+	switch {
+	case sess.RawCommand() != "":
+		refuse(reason.Exec)
+		return
+	case !ok:
+		refuse(reason.NoTerminal)
+		return
+	}
+	select {
+	case <-s.closing:
+		refuse(reason.ShuttingDown)
+		return
+	default:
+	}
+	if n := s.running.Add(1); n > int64(s.limits.MaxSessions) {
+		s.running.Add(-1)
+		log.Warn("refused", "why", reason.ServerFull, "sessions", n-1)
+		s.obs.Refused(reason.ServerFull)
+		tell(sess, reason.ServerFull.Text())
+		return
+	}
+	defer s.running.Add(-1)
+	s.obs.Session(true)
+	defer s.obs.Session(false)
+	st := stateOf(sess.Context())
+	if st != nil {
+		st.chatting.Store(true)
+	}
+
+	key := sess.PublicKey()
+	// What the client says of itself is cleaned before it reaches the log.
+	log = log.With("key", keys.Fingerprint(key), "term", clean.Line(pty.Term, 64),
+		"client", clean.Line(sess.Context().ClientVersion(), 64))
+	ctx, cancel := context.WithCancel(sess.Context())
+	defer cancel()
+	out := newStallWriter(sess, s.limits.WriteTimeout, func() {
+		log.Warn("closed", "why", reason.WriteStall, "after", s.limits.WriteTimeout)
+		s.obs.Closed(reason.WriteStall)
+		closeConn(sess)
+	})
+	defer out.stop()
+	if conn, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
+		go keepalive(ctx, conn, s.limits.KeepaliveInterval, s.limits.KeepaliveMax, log, s.obs)
+	}
+	resize := make(chan Size, 1)
+	go foldResizes(ctx, winch, resize)
+
+	ss := &Session{
+		User:    sess.User(),
+		Key:     key,
+		Addr:    sess.RemoteAddr(),
+		Term:    pty.Term,
+		Env:     append(sess.Environ(), "TERM="+pty.Term),
+		Size:    clampSize(pty.Window),
+		Resize:  resize,
+		In:      sess,
+		Out:     out,
+		Closing: s.closing,
+		Log:     log,
+		ctx:     ctx,
+		sess:    sess,
+		obs:     s.obs,
+	}
+	s.cfg.Handler(ss)
+	if ss.refused {
+		return
+	}
+	_ = sess.Exit(0)
+}
+
+// foldResizes passes window sizes on, clamped, keeping only the latest
+// when the reader has not taken the one before. It ends with ctx.
+func foldResizes(ctx context.Context, in <-chan ssh.Window, out chan Size) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case w, ok := <-in:
+			if !ok {
+				return
+			}
+			sz := clampSize(w)
+			select {
+			case <-out: // superseded
+			default:
+			}
+			out <- sz // the only sender, and the buffer is empty
+		}
+	}
+}
+
+func closeConn(sess ssh.Session) {
+	if c, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
+		_ = c.Close()
+	}
+}
+
+// stallWriter closes the connection when a write blocks for longer than
+// timeout: a client that stops reading must not hold its session for ever.
+type stallWriter struct {
+	mu      sync.Mutex // one write at a time, so the timer times that one
+	w       io.Writer
+	timeout time.Duration
+	timer   *time.Timer
+}
+
+func newStallWriter(w io.Writer, timeout time.Duration, onStall func()) *stallWriter {
+	t := time.AfterFunc(time.Hour, onStall)
+	t.Stop()
+	return &stallWriter{w: w, timeout: timeout, timer: t}
+}
+
+func (s *stallWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.timer.Reset(s.timeout)
+	defer s.timer.Stop()
+	return s.w.Write(b)
+}
+
+func (s *stallWriter) stop() { s.timer.Stop() }

@@ -1,0 +1,205 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"chatroom/internal/clean"
+	"chatroom/room"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// Directory is who people are, as a session needs to know: it lets a
+// person into the room under a name, describes people, and runs the
+// moderators' commands. sshapp implements it for each SSH session.
+type Directory interface {
+	// Join enters the room as name, if this person may have it. Errors
+	// that are not the room's are shown to the person as they are.
+	Join(name string) (room.Member, error)
+	// Whois describes the person called name, in one line.
+	Whois(name string) string
+	// Guest reports whether the person online as name has no key.
+	Guest(name string) bool
+	// Moderator reports whether this person may moderate, now.
+	Moderator() bool
+	// Moderate runs a moderator's command (its name without the slash)
+	// and says how it went; failed marks the reply as an error.
+	Moderate(cmd, args string) (reply string, failed bool)
+}
+
+// command is one slash command: what /help says of it, who may run it, and
+// what it does.
+type command struct {
+	name, args, help string
+	moderators       bool // only moderators may run it, and only they see it in /help
+	run              func(m *model, args string) tea.Cmd
+}
+
+// commands is every command, in the order /help lists them. It is filled in
+// init because /help's own entry reads it.
+var commands []command
+
+func init() {
+	commands = []command{
+		{name: "/invite", args: "NAME", help: "invite NAME to a private chat (or click a name in the top bar)", run: (*model).inviteCmd},
+		{name: "/close", help: "close this private chat", run: (*model).closeCmd},
+		{name: "/who", help: "list who is online (guests have no key)", run: (*model).whoCmd},
+		{name: "/whois", args: "NAME", help: "who NAME is: their key, and how long they have been here", run: (*model).whoisCmd},
+		{name: "/mouse", help: "turn mouse reporting off or on (off lets the terminal select text)", run: (*model).mouseCmd},
+		{name: "/help", help: "this help", run: (*model).helpCmd},
+		{name: "/quit", help: "leave (or Ctrl+C)", run: func(m *model, _ string) tea.Cmd { return m.quit(endMsg{text: goodbyeText}) }},
+		{name: "/kick", args: "NAME [REASON]", help: "close NAME's session; everyone sees why", moderators: true},
+		{name: "/ban", args: "NAME [DURATION] [REASON]", help: "kick and keep out NAME's key (a guest's address), for good or for 90m, 7d...", moderators: true},
+		{name: "/unban", args: "WHAT", help: "lift the bans on a name, a key fingerprint or an address", moderators: true},
+		{name: "/banned", help: "list the bans", moderators: true},
+		{name: "/release", args: "NAME", help: "free a name from the key that owns it", moderators: true},
+	}
+	for i, c := range commands {
+		if c.moderators {
+			commands[i].run = moderateCmd(c.name)
+		}
+	}
+}
+
+// help is /help's text: the commands this person may run, then the keys.
+func help(moderator bool) string {
+	type entry struct{ use, help string }
+	var b strings.Builder
+	section := func(title string, entries []entry) {
+		width := 0
+		for _, e := range entries {
+			width = max(width, len(e.use))
+		}
+		b.WriteString(title)
+		for _, e := range entries {
+			fmt.Fprintf(&b, "\n  %-*s  %s", width, e.use, e.help)
+		}
+	}
+	var all, mods []entry
+	for _, c := range commands {
+		e := entry{strings.TrimSpace(c.name + " " + c.args), c.help}
+		if c.moderators {
+			mods = append(mods, e)
+		} else {
+			all = append(all, e)
+		}
+	}
+	section("Commands:", append(all, entry{"//text", `send "/text" as a message`}))
+	if moderator {
+		section("\nModerators:", mods)
+	}
+	b.WriteString("\nKeys: Enter send · Ctrl+N/Ctrl+P next/previous tab · PgUp/PgDn or the wheel scroll · Ctrl+L redraw")
+	b.WriteString("\nSelecting text: hold Shift while dragging (most terminals), or turn the mouse off with /mouse.")
+	return b.String()
+}
+
+// command runs a line that starts with a slash.
+func (m *model) command(line string) tea.Cmd {
+	name, args, _ := strings.Cut(strings.TrimSpace(line), " ")
+	args = strings.TrimSpace(args)
+	for _, c := range commands {
+		if c.name != name {
+			continue
+		}
+		if c.moderators && !m.dir.Moderator() {
+			m.note(m.tabs[m.active], true, fmt.Sprintf("Not allowed: only moderators may %s.", name))
+			return nil
+		}
+		if c.args != "" && !strings.HasPrefix(c.args, "[") && args == "" {
+			m.note(m.tabs[m.active], true, fmt.Sprintf("Usage: %s %s", c.name, c.args))
+			return nil
+		}
+		return c.run(m, args)
+	}
+	m.note(m.tabs[m.active], true, fmt.Sprintf("Unknown command %s. /help lists the commands; //%s sends it as a message.",
+		clean.Line(name, 32), clean.Line(strings.TrimPrefix(name, "/"), 32)))
+	return nil
+}
+
+func (m *model) helpCmd(string) tea.Cmd {
+	m.note(m.tabs[m.active], false, help(m.dir.Moderator()))
+	return nil
+}
+
+func (m *model) whoisCmd(name string) tea.Cmd {
+	m.note(m.tabs[m.active], false, m.dir.Whois(name))
+	return nil
+}
+
+func (m *model) whoCmd(string) tea.Cmd {
+	online := m.room.Online() // now, not as of the last frame
+	names := make([]string, online.Len())
+	for i := range names {
+		names[i] = online.At(i)
+		if m.dir.Guest(names[i]) {
+			names[i] += " (guest)"
+		}
+	}
+	m.note(m.tabs[m.active], false, fmt.Sprintf("%d online: %s", len(names), strings.Join(names, ", ")))
+	return nil
+}
+
+func (m *model) inviteCmd(name string) tea.Cmd {
+	m.invite(name)
+	return nil
+}
+
+func (m *model) closeCmd(string) tea.Cmd {
+	t := m.tabs[m.active]
+	if t.chat == 0 {
+		m.note(t, true, "The main room cannot be closed; /quit leaves the chat.")
+		return nil
+	}
+	_ = m.member.CloseChat(t.chat)
+	m.tabs = append(m.tabs[:m.active], m.tabs[m.active+1:]...)
+	m.active = 0
+	m.tabs[0].unread = false
+	m.dirty |= dirtyAll
+	return nil
+}
+
+func (m *model) mouseCmd(string) tea.Cmd {
+	m.mouse = !m.mouse
+	m.dirty |= dirtyModes
+	if m.mouse {
+		m.note(m.tabs[m.active], false, "Mouse on: click names and tabs, scroll with the wheel.")
+	} else {
+		m.note(m.tabs[m.active], false, "Mouse off: your terminal selects text again. /mouse turns it back on.")
+	}
+	return nil
+}
+
+// moderateCmd runs a moderator's command through the Directory, which
+// checks again that this person may.
+func moderateCmd(name string) func(*model, string) tea.Cmd {
+	return func(m *model, args string) tea.Cmd {
+		if reply, failed := m.dir.Moderate(strings.TrimPrefix(name, "/"), args); reply != "" {
+			m.note(m.tabs[m.active], failed, reply)
+		}
+		return nil
+	}
+}
+
+// invite invites name, or shows the chat already open with them.
+func (m *model) invite(name string) {
+	if i := m.openTab(name); i > 0 {
+		m.switchTo(i)
+		return
+	}
+	here := m.tabs[m.active]
+	shown := clean.Line(name, 2*room.MaxNameLen)
+	switch err := m.member.Invite(name); {
+	case err == nil:
+		m.note(here, false, fmt.Sprintf("Invitation sent to %s; waiting for an answer.", shown))
+	case errors.Is(err, room.ErrOffline):
+		m.note(here, true, fmt.Sprintf("%s is not online.", shown))
+	case errors.Is(err, room.ErrSelfInvite):
+		m.note(here, true, "You cannot invite yourself.")
+	case errors.Is(err, room.ErrAlreadyInvited):
+		m.note(here, true, fmt.Sprintf("You already invited %s; waiting for an answer.", shown))
+	default:
+		m.note(here, true, err.Error())
+	}
+}

@@ -1,0 +1,403 @@
+package tui
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// The screen of a chat session:
+//
+//	row 0           top bar: who is online (names are clickable)
+//	row 1           tabs: main, then private chats
+//	rows 2..b       the stream, a scroll region (DECSTBM)
+//	rows b+1..h-2   the invitation dialog, while one is open
+//	row h-1         the input line
+//
+// A new message is one pre-rendered line printed at the bottom of the scroll
+// region: the terminal scrolls the rest. Other parts are redrawn only when
+// they change, and everything for one update leaves in one write.
+
+// dirty says which parts of the screen must be drawn again.
+type dirty uint8
+
+const (
+	dirtyAll    dirty = 1 << iota // everything, from a clear screen
+	dirtyStream                   // the whole scroll region
+	dirtyTop
+	dirtyTabs
+	dirtyInput
+	dirtyModes // mouse reporting was switched
+)
+
+// Terminal modes the session sets at its start and undoes at its end.
+const (
+	modesOn   = "\x1b[?1049h\x1b[?2004h\x1b[?25h"
+	modesOff  = "\x1b[r\x1b[m\x1b[?1000l\x1b[?1006l\x1b[?2004l\x1b[?25h\x1b[?1049l"
+	mouseOn   = "\x1b[?1000h\x1b[?1006h"
+	mouseOff  = "\x1b[?1000l\x1b[?1006l"
+	syncStart = "\x1b[?2026h"
+	syncEnd   = "\x1b[?2026l"
+)
+
+type hitKind uint8
+
+const (
+	hitName hitKind = iota + 1
+	hitTab
+	hitOK
+	hitCancel
+)
+
+// hit is a clickable span of one row.
+type hit struct {
+	kind   hitKind
+	row    int
+	x0, x1 int
+	name   string
+	tab    int
+}
+
+// layout places the parts of the chat screen for the current size.
+type layout struct {
+	tooSmall                bool
+	streamTop, streamBottom int // rows of the scroll region, inclusive
+	dialogTop               int // first row of the dialog, or -1
+	inputRow                int
+}
+
+func (l layout) streamRows() int { return max(l.streamBottom-l.streamTop+1, 1) }
+
+func (m *model) layout() layout {
+	l := layout{streamTop: 2, streamBottom: m.height - 2, dialogTop: -1, inputRow: m.height - 1}
+	if m.width < minWidth || m.height < minHeight {
+		l.tooSmall = true
+		return l
+	}
+	if len(m.dialogs) > 0 {
+		l.dialogTop = m.height - 1 - dialogRows
+		l.streamBottom = l.dialogTop - 1
+	}
+	return l
+}
+
+const prompt = "> "
+
+// draw writes what changed since the last update in one write.
+func (m *model) draw() error {
+	defer func() {
+		m.dirty = 0
+		m.pending = m.pending[:0]
+	}()
+	if m.phase == phaseDone || m.width <= 0 || m.height <= 0 {
+		return nil
+	}
+	b := &m.frame
+	if m.dirty&dirtyModes != 0 {
+		if m.mouse {
+			b.WriteString(mouseOn)
+		} else {
+			b.WriteString(mouseOff)
+		}
+	}
+	if m.phase == phaseJoin {
+		m.drawJoin(b)
+	} else {
+		m.drawChat(b)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	_, err := m.out.Write(b.Bytes())
+	b.Reset()
+	if b.Cap() > 64<<10 {
+		m.frame = bytes.Buffer{} // a big redraw does not pin its buffer
+	}
+	return err
+}
+
+func moveTo(b *bytes.Buffer, row, col int) {
+	b.WriteString("\x1b[")
+	b.WriteString(strconv.Itoa(row + 1))
+	b.WriteByte(';')
+	b.WriteString(strconv.Itoa(col + 1))
+	b.WriteByte('H')
+}
+
+// line writes s on row, clearing whatever was there.
+func line(b *bytes.Buffer, row int, s string) {
+	moveTo(b, row, 0)
+	b.WriteString(s)
+	b.WriteString("\x1b[m\x1b[K")
+}
+
+func (m *model) drawChat(b *bytes.Buffer) {
+	if m.dirty == 0 && len(m.pending) == 0 {
+		return
+	}
+	l := m.layout()
+	if l.tooSmall {
+		if m.dirty&dirtyAll != 0 {
+			b.WriteString("\x1b[r\x1b[m\x1b[H\x1b[2J")
+			b.WriteString(ansi.TruncateWc(fmt.Sprintf("Window too small: chatroom needs %dx%d.", minWidth, minHeight), m.width, ""))
+		}
+		return
+	}
+	if m.dirty&dirtyAll != 0 {
+		b.WriteString(syncStart + "\x1b[?25l\x1b[r\x1b[m\x1b[H\x1b[2J")
+		m.drawTop(b)
+		m.drawTabs(b)
+		m.drawStream(b, l)
+		m.drawDialog(b, l)
+		m.drawInput(b, l)
+		fmt.Fprintf(b, "\x1b[%d;%dr", l.streamTop+1, l.streamBottom+1)
+		m.placeCursor(b, l)
+		b.WriteString("\x1b[?25h" + syncEnd)
+		return
+	}
+	switch {
+	case m.dirty&dirtyStream != 0:
+		m.drawStream(b, l)
+	case len(m.pending) > 0:
+		moveTo(b, l.streamBottom, 0)
+		for _, s := range m.pending {
+			b.WriteString("\r\n")
+			b.WriteString(s)
+		}
+	}
+	if m.dirty&dirtyTop != 0 {
+		m.drawTop(b)
+	}
+	if m.dirty&dirtyTabs != 0 {
+		m.drawTabs(b)
+	}
+	if m.dirty&dirtyInput != 0 {
+		m.drawInput(b, l)
+	}
+	m.placeCursor(b, l)
+}
+
+// drawTop draws who is online, as many names as fit, then "+k more". Names
+// and the label are ASCII, so their length is their width.
+func (m *model) drawTop(b *bytes.Buffer) {
+	m.lastTop = m.clock()
+	m.hits = dropHits(m.hits, hitName)
+	n := m.online.Len()
+	moveTo(b, 0, 0)
+	label := " " + strconv.Itoa(n) + " online "
+	if len(label) > m.width {
+		label = label[:m.width]
+	}
+	b.WriteString(m.th.bar + label + m.th.reset)
+	x := len(label)
+	for i := range n {
+		name := m.online.At(i)
+		more := 0 // the width of " +k more" if names are left after this one
+		if rest := n - i - 1; rest > 0 {
+			more = len(" + more") + digits(rest)
+		}
+		if x+1+len(name)+more > m.width {
+			if tail := " +" + strconv.Itoa(n-i) + " more"; x+len(tail) <= m.width {
+				b.WriteString(tail)
+			}
+			break
+		}
+		style := m.th.name(name)
+		if name == m.name {
+			style += m.th.self
+		}
+		b.WriteByte(' ')
+		b.WriteString(style + name + m.th.reset)
+		m.hits = append(m.hits, hit{kind: hitName, row: 0, x0: x + 1, x1: x + 1 + len(name), name: name})
+		x += 1 + len(name)
+	}
+	b.WriteString("\x1b[m\x1b[K")
+}
+
+func digits(n int) int {
+	d := 1
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
+}
+
+// drawTabs draws the tab bar, with a hint or the scroll state on the right.
+func (m *model) drawTabs(b *bytes.Buffer) {
+	m.hits = dropHits(m.hits, hitTab)
+	var s strings.Builder
+	x := 0
+	for i, t := range m.tabs {
+		label := " " + t.title()
+		switch {
+		case t.closed:
+			label += " (ended)"
+		case t.unread && i != m.active:
+			label += " •"
+		}
+		label += " "
+		style := ""
+		switch {
+		case i == m.active:
+			style = m.th.tabActive
+		case t.unread:
+			style = m.th.tabUnread
+		}
+		w := ansi.StringWidthWc(label)
+		if x+w > m.width {
+			break
+		}
+		s.WriteString(style + label + m.th.reset)
+		m.hits = append(m.hits, hit{kind: hitTab, row: 1, x0: x, x1: x + w, tab: i})
+		x += w
+	}
+	hint := " Ctrl+N/P tabs · /help "
+	if t := m.tabs[m.active]; t.scroll > 0 {
+		hint = " scrolled up · PgDn "
+		if t.unseen > 0 {
+			hint = fmt.Sprintf(" ↓ %d new · PgDn ", t.unseen)
+		}
+	}
+	if w := ansi.StringWidthWc(hint); x+w <= m.width {
+		s.WriteString(strings.Repeat(" ", m.width-x-w) + m.th.key + hint + m.th.reset)
+	}
+	line(b, 1, s.String())
+}
+
+// drawStream fills the scroll region from the active tab's history.
+func (m *model) drawStream(b *bytes.Buffer, l layout) {
+	rows := l.streamRows()
+	lines := m.visibleLines(m.tabs[m.active], rows)
+	for i := range rows {
+		s := ""
+		if j := i - (rows - len(lines)); j >= 0 {
+			s = lines[j]
+		}
+		line(b, l.streamTop+i, s)
+	}
+}
+
+// visibleLines returns up to rows lines ending t.scroll lines above the bottom.
+func (m *model) visibleLines(t *tab, rows int) []string {
+	need := rows + t.scroll
+	var rev [][]string
+	total := 0
+	for i := len(t.items) - 1; i >= 0 && total < need; i-- {
+		ls := t.items[i].lines(m.th, m.width)
+		rev = append(rev, ls)
+		total += len(ls)
+	}
+	all := make([]string, 0, total)
+	for i := len(rev) - 1; i >= 0; i-- {
+		all = append(all, rev[i]...)
+	}
+	end := max(len(all)-t.scroll, 0)
+	return all[max(end-rows, 0):end]
+}
+
+var border = lipgloss.RoundedBorder()
+
+// drawDialog draws the invitation at the head of the queue.
+func (m *model) drawDialog(b *bytes.Buffer, l layout) {
+	m.hits = dropHits(m.hits, hitOK, hitCancel)
+	if l.dialogTop < 0 {
+		return
+	}
+	inv := m.dialogs[0]
+	text := inv.From + " invites you to a private chat"
+	inner := min(max(ansi.StringWidthWc(text)+2, 36), m.width-2)
+	x0 := (m.width - inner - 2) / 2
+	pad := strings.Repeat(" ", x0)
+
+	ok, cancel := "[ OK ]", "[ Cancel ]"
+	okStyle, cancelStyle := m.th.tabActive, ""
+	if m.cancelFocus {
+		okStyle, cancelStyle = "", m.th.tabActive
+	}
+	buttons := ok + "   " + cancel
+	bx := x0 + 1 + (inner-len(buttons))/2
+	m.hits = append(m.hits,
+		hit{kind: hitOK, row: l.dialogTop + 2, x0: bx, x1: bx + len(ok)},
+		hit{kind: hitCancel, row: l.dialogTop + 2, x0: bx + len(ok) + 3, x1: bx + len(buttons)},
+	)
+	center := func(s string, w int) string {
+		s = ansi.TruncateWc(s, inner, "…")
+		left := (inner - w) / 2
+		return strings.Repeat(" ", max(left, 0)) + s + strings.Repeat(" ", max(inner-w-left, 0))
+	}
+	tw := min(ansi.StringWidthWc(text), inner)
+	line(b, l.dialogTop, pad+border.TopLeft+strings.Repeat(border.Top, inner)+border.TopRight)
+	line(b, l.dialogTop+1, pad+border.Left+m.th.tabUnread+center(text, tw)+m.th.reset+border.Right)
+	btn := okStyle + ok + m.th.reset + "   " + cancelStyle + cancel + m.th.reset
+	line(b, l.dialogTop+2, pad+border.Left+center(btn, len(buttons))+border.Right)
+	line(b, l.dialogTop+3, pad+border.BottomLeft+strings.Repeat(border.Bottom, inner)+border.BottomRight)
+}
+
+// drawInput draws the input line and remembers where the cursor goes.
+func (m *model) drawInput(b *bytes.Buffer, l layout) {
+	p := prompt
+	if t := m.tabs[m.active]; t.closed {
+		p = "(ended) > "
+	}
+	text, col := m.input.view(m.width - len(p))
+	m.cursorCol = len(p) + col
+	line(b, l.inputRow, m.th.key+p+m.th.reset+text)
+}
+
+func (m *model) placeCursor(b *bytes.Buffer, l layout) {
+	moveTo(b, l.inputRow, m.cursorCol)
+}
+
+func dropHits(hs []hit, kinds ...hitKind) []hit {
+	out := hs[:0]
+	for _, h := range hs {
+		keep := true
+		for _, k := range kinds {
+			if h.kind == k {
+				keep = false
+			}
+		}
+		if keep {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// drawJoin draws the join screen: why the name was refused, and a new one.
+func (m *model) drawJoin(b *bytes.Buffer) {
+	if m.dirty == 0 {
+		return
+	}
+	const label = "  Name: "
+	rows := []string{
+		m.th.bar + " chatroom " + m.th.reset,
+		"",
+		"  " + m.th.bad + m.joinErr + m.th.reset,
+		"",
+	}
+	inputRow := min(len(rows), m.height-1)
+	if m.dirty&dirtyAll != 0 {
+		b.WriteString("\x1b[r\x1b[m\x1b[H\x1b[2J")
+		for i, r := range rows[:inputRow] {
+			line(b, i, ansi.TruncateWc(r, m.width, ""))
+		}
+		help := []string{
+			"",
+			"  " + m.th.key + "1-24 letters, digits, _ - or . starting with a letter or digit." + m.th.reset,
+			"  " + m.th.key + "Enter joins · Esc or Ctrl+C leaves" + m.th.reset,
+		}
+		for i, r := range help {
+			if row := inputRow + 1 + i; row < m.height {
+				line(b, row, ansi.TruncateWc(r, m.width, ""))
+			}
+		}
+	}
+	text, col := m.input.view(max(m.width-len(label), 2))
+	line(b, inputRow, label+text)
+	moveTo(b, inputRow, min(len(label)+col, m.width-1))
+}

@@ -1,0 +1,255 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"chatroom/internal/clean"
+	"chatroom/room"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// keyMap is every key the chat answers to, with the help /help prints.
+type keyMap struct {
+	Send, Quit, NextTab, PrevTab, PageUp, PageDown, Redraw  key.Binding
+	Left, Right, WordLeft, WordRight, Home, End             key.Binding
+	Backspace, Delete, KillWordBack, KillToStart, KillToEnd key.Binding
+	Accept, Decline, Leave, SwitchButton                    key.Binding
+}
+
+var bindings = keyMap{
+	Send:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("Enter", "send")),
+	Quit:         key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("Ctrl+C", "leave")),
+	NextTab:      key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("Ctrl+N", "next tab")),
+	PrevTab:      key.NewBinding(key.WithKeys("ctrl+p"), key.WithHelp("Ctrl+P", "previous tab")),
+	PageUp:       key.NewBinding(key.WithKeys("pgup"), key.WithHelp("PgUp", "scroll up")),
+	PageDown:     key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("PgDn", "scroll down")),
+	Redraw:       key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("Ctrl+L", "redraw")),
+	Left:         key.NewBinding(key.WithKeys("left", "ctrl+b")),
+	Right:        key.NewBinding(key.WithKeys("right", "ctrl+f")),
+	WordLeft:     key.NewBinding(key.WithKeys("alt+left", "ctrl+left", "alt+b")),
+	WordRight:    key.NewBinding(key.WithKeys("alt+right", "ctrl+right", "alt+f")),
+	Home:         key.NewBinding(key.WithKeys("home", "ctrl+a")),
+	End:          key.NewBinding(key.WithKeys("end", "ctrl+e")),
+	Backspace:    key.NewBinding(key.WithKeys("backspace", "ctrl+h")),
+	Delete:       key.NewBinding(key.WithKeys("delete", "ctrl+d")),
+	KillWordBack: key.NewBinding(key.WithKeys("ctrl+w", "alt+backspace")),
+	KillToStart:  key.NewBinding(key.WithKeys("ctrl+u")),
+	KillToEnd:    key.NewBinding(key.WithKeys("ctrl+k")),
+	Accept:       key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y/Enter", "accept")),
+	Decline:      key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n/Esc", "decline")),
+	Leave:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("Esc", "leave")),
+	SwitchButton: key.NewBinding(key.WithKeys("tab", "shift+tab", "left", "right")),
+}
+
+func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(k, bindings.Quit) {
+		return m.quit(endMsg{text: goodbyeText})
+	}
+	switch m.phase {
+	case phaseJoin:
+		switch {
+		case key.Matches(k, bindings.Leave):
+			return m.quit(endMsg{text: goodbyeText})
+		case key.Matches(k, bindings.Send):
+			m.join(strings.TrimSpace(m.input.value()))
+			return nil
+		}
+		m.edit(k)
+		return nil
+	case phaseChat:
+		if len(m.dialogs) > 0 {
+			m.dialogKey(k)
+			return nil
+		}
+	default:
+		return nil
+	}
+	switch {
+	case key.Matches(k, bindings.Send):
+		return m.submit()
+	case key.Matches(k, bindings.NextTab):
+		m.switchTo((m.active + 1) % len(m.tabs))
+	case key.Matches(k, bindings.PrevTab):
+		m.switchTo((m.active + len(m.tabs) - 1) % len(m.tabs))
+	case key.Matches(k, bindings.PageUp):
+		m.scrollBy(m.layout().streamRows() - 1)
+	case key.Matches(k, bindings.PageDown):
+		m.scrollBy(-(m.layout().streamRows() - 1))
+	case key.Matches(k, bindings.Redraw):
+		m.dirty |= dirtyAll
+	default:
+		m.edit(k)
+	}
+	return nil
+}
+
+// editing maps keys to what they do to the input line.
+var editing = []struct {
+	key key.Binding
+	do  func(*editor)
+}{
+	{bindings.Left, (*editor).left},
+	{bindings.Right, (*editor).right},
+	{bindings.WordLeft, (*editor).wordLeft},
+	{bindings.WordRight, (*editor).wordRight},
+	{bindings.Home, (*editor).home},
+	{bindings.End, (*editor).end},
+	{bindings.Backspace, (*editor).backspace},
+	{bindings.Delete, (*editor).deleteForward},
+	{bindings.KillWordBack, (*editor).killWordBack},
+	{bindings.KillToStart, (*editor).killToStart},
+	{bindings.KillToEnd, (*editor).killToEnd},
+}
+
+// edit applies an editing key, or types the key's text.
+func (m *model) edit(k tea.KeyPressMsg) {
+	for _, e := range editing {
+		if key.Matches(k, e.key) {
+			e.do(&m.input)
+			m.dirty |= dirtyInput
+			return
+		}
+	}
+	if k.Text != "" && k.Mod&^tea.ModShift == 0 {
+		m.typeText(k.Text)
+		m.dirty |= dirtyInput
+	}
+}
+
+func (m *model) paste(s string) {
+	if m.phase == phaseDone || m.phase == phaseChat && len(m.dialogs) > 0 {
+		return
+	}
+	// Terminals send line breaks in a paste as CR.
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	if m.phase == phaseJoin {
+		s = strings.ReplaceAll(s, "\n", "")
+	}
+	m.typeText(clean.Strip(s))
+	m.dirty |= dirtyInput
+}
+
+func (m *model) typeText(s string) {
+	if !m.input.insert(s) && m.phase == phaseChat {
+		m.note(m.tabs[m.active], true, fmt.Sprintf("The input line is full (%d characters); the rest was not added.", m.input.limit))
+	}
+}
+
+func (m *model) dialogKey(k tea.KeyPressMsg) {
+	switch {
+	case key.Matches(k, bindings.Accept):
+		m.answer(true)
+	case key.Matches(k, bindings.Decline):
+		m.answer(false)
+	case key.Matches(k, bindings.Send):
+		m.answer(!m.cancelFocus)
+	case key.Matches(k, bindings.SwitchButton):
+		m.cancelFocus = !m.cancelFocus
+		m.dirty |= dirtyAll
+	}
+}
+
+// answer answers the invitation in the dialog.
+func (m *model) answer(accept bool) {
+	inv := m.dialogs[0]
+	m.dropDialog(func(d *room.Event) bool { return d == inv })
+	here := m.tabs[m.active]
+	if err := m.member.Answer(inv.Invite, accept); err != nil {
+		m.note(here, true, fmt.Sprintf("Too late: the invitation from %s is no longer open.", inv.From))
+		return
+	}
+	if !accept {
+		m.note(here, false, fmt.Sprintf("You declined %s's invitation.", inv.From))
+	}
+}
+
+// submit handles Enter in the chat: a command or a message.
+func (m *model) submit() tea.Cmd {
+	text := m.input.value()
+	if strings.TrimSpace(text) == "" {
+		m.input.reset()
+		m.dirty |= dirtyInput
+		return nil
+	}
+	if strings.HasPrefix(text, "/") && !strings.HasPrefix(text, "//") {
+		m.input.reset()
+		m.dirty |= dirtyInput
+		return m.command(text)
+	}
+	text = strings.TrimPrefix(text, "/") // "//x" sends "/x"
+	t := m.tabs[m.active]
+	var err error
+	switch {
+	case t.chat == 0:
+		err = m.member.Say(text)
+	case t.closed:
+		err = room.ErrChatClosed
+	default:
+		err = m.member.SendPrivate(t.chat, text)
+	}
+	if err != nil {
+		// The text stays in the input line: nothing typed is lost.
+		m.note(t, true, sendError(err, t))
+		return nil
+	}
+	m.input.reset()
+	m.dirty |= dirtyInput
+	m.toBottom()
+	return nil
+}
+
+func sendError(err error, t *tab) string {
+	switch {
+	case errors.Is(err, room.ErrChatClosed), errors.Is(err, room.ErrNoSuchChat):
+		return fmt.Sprintf("Not sent: the chat with %s has ended. /close closes this tab.", t.peer)
+	case errors.Is(err, clean.ErrTooLong), errors.Is(err, clean.ErrTooManyLines):
+		return "Not sent: the " + err.Error() + ". Shorten it and press Enter again."
+	case errors.Is(err, room.ErrSlowDown):
+		return "Not sent: " + err.Error() + ". It is still in the input line; press Enter again in a moment."
+	}
+	return "Not sent: " + err.Error() + "."
+}
+
+func (m *model) click(ms tea.Mouse) tea.Cmd {
+	if ms.Button != tea.MouseLeft {
+		return nil
+	}
+	for _, h := range m.hits {
+		if ms.Y != h.row || ms.X < h.x0 || ms.X >= h.x1 {
+			continue
+		}
+		switch h.kind {
+		case hitName:
+			if len(m.dialogs) == 0 && h.name != m.name {
+				m.invite(h.name)
+			}
+		case hitTab:
+			if len(m.dialogs) == 0 {
+				m.switchTo(h.tab)
+			}
+		case hitOK:
+			m.answer(true)
+		case hitCancel:
+			m.answer(false)
+		}
+		return nil
+	}
+	return nil
+}
+
+func (m *model) wheel(ms tea.Mouse) {
+	if m.phase != phaseChat {
+		return
+	}
+	switch ms.Button {
+	case tea.MouseWheelUp:
+		m.scrollBy(wheelLines)
+	case tea.MouseWheelDown:
+		m.scrollBy(-wheelLines)
+	}
+}

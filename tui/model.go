@@ -1,0 +1,454 @@
+package tui
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"chatroom/internal/reason"
+	"chatroom/room"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// Messages the session's pump sends into the program.
+type (
+	// resizeMsg is a terminal size, already clamped.
+	resizeMsg Size
+	// eventsMsg is a batch of room events, oldest first.
+	eventsMsg []*room.Event
+	// shutdownMsg says the server is going down.
+	shutdownMsg struct{}
+	// topTickMsg says a delayed top bar redraw is due.
+	topTickMsg struct{}
+)
+
+type phase uint8
+
+const (
+	phaseJoin phase = iota // choosing a name
+	phaseChat              // in the room
+	phaseDone              // leaving; nothing more is drawn
+)
+
+const (
+	historyLen = 500 // items kept per tab
+	// topBarEvery spaces top bar redraws: when hundreds join at once,
+	// each session redraws its top bar a few times, not once per join.
+	topBarEvery = 250 * time.Millisecond
+	wheelLines  = 3
+	minWidth    = 20
+	minHeight   = 8
+	dialogRows  = 4
+	goodbyeText = "Bye!"
+)
+
+// model is one session's state. Bubble Tea's renderer is off: after every
+// update the model writes what changed to out itself (see draw.go).
+type model struct {
+	room   room.Broker
+	dir    Directory
+	th     *theme
+	out    io.Writer
+	log    *slog.Logger
+	joined chan room.Member // tells the pump which member to follow
+	clock  func() time.Time
+	// release, run once the program is running, stops Bubble Tea's ticker.
+	release tea.Cmd
+	// delivered, if set, is told how long after it was sent each message
+	// reached the terminal.
+	delivered func(time.Duration)
+
+	phase   phase
+	name    string
+	member  room.Member
+	joinErr string        // why the last name was refused
+	why     reason.Reason // why the session ended, if the server ended it
+	goodbye string        // the line left on the terminal after the session
+
+	width, height int
+	input         editor
+	tabs          []*tab // tabs[0] is the main room
+	active        int
+	online        *room.Presence
+	dialogs       []*room.Event // invitations waiting for an answer, oldest first
+	lastTop       time.Time     // when the top bar was last drawn
+	topWaiting    bool          // a top bar redraw is scheduled
+	cancelFocus   bool          // the dialog's Cancel button has focus
+	mouse         bool          // mouse reporting is on
+
+	// Drawing state.
+	frame     bytes.Buffer
+	dirty     dirty
+	pending   []string // lines to print at the bottom of the stream
+	hits      []hit    // clickable areas of the last frame
+	cursorCol int      // where the cursor goes on the input line
+}
+
+// tab is the main room or one private chat.
+type tab struct {
+	chat   room.ChatID // 0 for the main room
+	peer   string
+	items  []item
+	closed bool // the chat ended: read-only
+	unread bool
+	scroll int // lines scrolled up from the bottom
+	unseen int // items that arrived while scrolled up
+}
+
+func (t *tab) push(it item) {
+	if len(t.items) >= 2*historyLen {
+		t.items = append(t.items[:0], t.items[len(t.items)-historyLen:]...)
+	}
+	t.items = append(t.items, it)
+}
+
+func (t *tab) title() string {
+	if t.chat == 0 {
+		return "main"
+	}
+	return t.peer
+}
+
+// modelOptions are what a model is made of.
+type modelOptions struct {
+	room      room.Broker
+	dir       Directory
+	theme     *theme
+	out       io.Writer
+	log       *slog.Logger
+	size      Size
+	inputMax  int // runes the input line holds (at least a whole paste)
+	delivered func(time.Duration)
+	release   tea.Cmd
+}
+
+// newModel makes the model for one session; start joins.
+func newModel(o modelOptions) *model {
+	return &model{
+		room:      o.room,
+		dir:       o.dir,
+		th:        o.theme,
+		out:       o.out,
+		log:       o.log,
+		joined:    make(chan room.Member, 1),
+		clock:     time.Now,
+		release:   o.release,
+		delivered: o.delivered,
+		width:     o.size.Width,
+		height:    o.size.Height,
+		mouse:     true,
+		input:     editor{limit: o.inputMax},
+		dirty:     dirtyAll,
+	}
+}
+
+// start tries the name the person connected with.
+func (m *model) start(name string) {
+	var invalid *room.NameError
+	if err := m.join(name); err != nil && !errors.As(err, &invalid) {
+		m.input.set(name) // offered again, to edit into a free name
+	}
+}
+
+// join tries to enter the room as name; on refusal the join screen says why.
+func (m *model) join(name string) error {
+	mem, err := m.dir.Join(name)
+	if err != nil {
+		m.phase = phaseJoin
+		m.joinErr = joinError(name, err)
+		m.dirty |= dirtyAll
+		return err
+	}
+	m.phase = phaseChat
+	m.name = mem.Name()
+	m.member = mem
+	m.joined <- mem
+	m.online = m.room.Online()
+	m.tabs = []*tab{{}}
+	m.active = 0
+	m.input.reset()
+	m.note(m.tabs[0], false, fmt.Sprintf("Welcome, %s. Type a message and press Enter; /help lists commands.", m.name))
+	if mem.Replaced() {
+		m.note(m.tabs[0], false, "You were already signed in with this key: that session is closed, and this one carries on.")
+	}
+	m.dirty |= dirtyAll
+	return nil
+}
+
+func joinError(name string, err error) string {
+	var ne *room.NameError
+	switch {
+	case errors.As(err, &ne):
+		return ne.Error()
+	case errors.Is(err, room.ErrNameTaken):
+		return fmt.Sprintf("%q is taken: someone of that name is online.", name)
+	case errors.Is(err, room.ErrClosed):
+		return "The server is shutting down."
+	}
+	return err.Error()
+}
+
+func (m *model) Init() tea.Cmd { return m.release }
+
+// View is empty: the renderer is off and draw.go writes the screen.
+func (m *model) View() tea.View { return tea.View{} }
+
+func (m *model) Update(msg tea.Msg) (next tea.Model, cmd tea.Cmd) {
+	// A bug in one session ends that session, politely, and is logged.
+	defer func() {
+		if r := recover(); r != nil {
+			m.log.Error("panic in session", "panic", r, "stack", string(debug.Stack()))
+			next, cmd = m, m.quit(endMsg{reason.Crash, reason.Crash.Text()})
+		}
+	}()
+	switch msg := msg.(type) {
+	case resizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.dirty |= dirtyAll
+	case eventsMsg:
+		online := m.online
+		for _, ev := range msg {
+			m.apply(ev)
+		}
+		if m.online != online {
+			cmd = m.redrawTop()
+		}
+	case topTickMsg:
+		m.topWaiting = false
+		m.dirty |= dirtyTop
+	case endMsg:
+		cmd = m.quit(msg)
+	case inputDroppedMsg:
+		if m.phase == phaseChat {
+			m.note(m.tabs[m.active], true, fmt.Sprintf("Input is arriving faster than %d KiB/s; some of it was dropped.", msg.rate>>10))
+		}
+	case pasteDroppedMsg:
+		if m.phase == phaseChat {
+			m.note(m.tabs[m.active], true, fmt.Sprintf("Your paste of %d KiB was dropped: pastes are limited to %d KiB.", (msg.size+1023)>>10, msg.limit>>10))
+		}
+	case shutdownMsg:
+		if m.phase == phaseJoin {
+			cmd = m.quit(endMsg{text: "The server is shutting down."})
+		}
+	case tea.KeyPressMsg:
+		cmd = m.key(msg)
+	case tea.PasteMsg:
+		m.paste(msg.Content)
+	case tea.MouseClickMsg:
+		cmd = m.click(msg.Mouse())
+	case tea.MouseWheelMsg:
+		m.wheel(msg.Mouse())
+	}
+	if err := m.draw(); err != nil {
+		return m, tea.Quit
+	}
+	if evs, ok := msg.(eventsMsg); ok && m.delivered != nil {
+		now := m.clock()
+		for _, ev := range evs {
+			if ev.Kind == room.Message || ev.Kind == room.PrivateMessage {
+				m.delivered(now.Sub(ev.Time))
+			}
+		}
+	}
+	return m, cmd
+}
+
+// quit ends the session; Run restores the terminal and prints why.
+func (m *model) quit(end endMsg) tea.Cmd {
+	m.phase = phaseDone
+	m.why, m.goodbye = end.why, end.text
+	return tea.Quit
+}
+
+// apply folds one room event into the model.
+func (m *model) apply(ev *room.Event) {
+	if m.phase != phaseChat {
+		return
+	}
+	// Room messages go to the main tab; news for me alone goes where I am.
+	main, here := m.tabs[0], m.tabs[m.active]
+	switch ev.Kind {
+	case room.Message:
+		m.add(main, item{ev: ev})
+	case room.Joined, room.Left:
+		m.online = ev.Online
+		m.add(main, item{ev: ev})
+	case room.Invited:
+		m.dialogs = append(m.dialogs, ev)
+		if len(m.dialogs) == 1 {
+			m.cancelFocus = false
+			m.dirty |= dirtyAll
+		}
+		m.note(here, false, fmt.Sprintf("%s invites you to a private chat.", ev.From))
+	case room.Answered:
+		if ev.Accepted {
+			m.note(here, false, fmt.Sprintf("%s accepted your invitation.", ev.To))
+		} else {
+			m.note(here, false, fmt.Sprintf("%s declined your invitation.", ev.To))
+		}
+	case room.InviteEnded:
+		m.dropDialog(func(d *room.Event) bool { return d.Invite == ev.Invite })
+		switch {
+		case ev.To == m.name && ev.Reason == room.ReasonLeft:
+			m.note(here, false, fmt.Sprintf("%s left; their invitation is withdrawn.", ev.From))
+		case ev.To == m.name:
+			m.note(here, false, fmt.Sprintf("The invitation from %s expired.", ev.From))
+		case ev.Reason == room.ReasonLeft:
+			m.note(here, false, fmt.Sprintf("%s left before answering your invitation.", ev.To))
+		default:
+			m.note(here, false, fmt.Sprintf("Your invitation to %s expired unanswered.", ev.To))
+		}
+	case room.ChatOpened:
+		peer := ev.Peer(m.name)
+		m.dropDialog(func(d *room.Event) bool { return d.From == peer })
+		t := &tab{chat: ev.Chat, peer: peer}
+		m.tabs = append(m.tabs, t)
+		if ev.Reason == room.ReasonResumed {
+			// Carried over from the session this one replaced: there, not
+			// in front of you.
+			m.note(t, false, fmt.Sprintf("Private chat with %s, carried over from your other session.", peer))
+			m.dirty |= dirtyTabs
+			return
+		}
+		m.note(t, false, fmt.Sprintf("Private chat with %s: only the two of you see it. /close ends it; Ctrl+N/Ctrl+P switch tabs.", peer))
+		m.switchTo(len(m.tabs) - 1)
+	case room.PrivateMessage:
+		if t := m.chatTab(ev.Chat); t != nil {
+			m.add(t, item{ev: ev})
+		}
+	case room.ChatClosed:
+		if t := m.chatTab(ev.Chat); t != nil {
+			t.closed = true
+			if ev.Reason == room.ReasonLeft {
+				m.note(t, true, fmt.Sprintf("%s left. This chat is read-only; /close closes the tab.", ev.From))
+			} else {
+				m.note(t, true, fmt.Sprintf("%s closed the chat. It is read-only; /close closes the tab.", ev.From))
+			}
+			m.dirty |= dirtyTabs | dirtyInput
+		}
+	}
+}
+
+// redrawTop redraws the top bar now, or schedules it for when topBarEvery
+// has passed since the last time.
+func (m *model) redrawTop() tea.Cmd {
+	if m.topWaiting {
+		return nil
+	}
+	wait := topBarEvery - m.clock().Sub(m.lastTop)
+	if wait <= 0 {
+		m.dirty |= dirtyTop
+		return nil
+	}
+	m.topWaiting = true
+	return tea.Tick(wait, func(time.Time) tea.Msg { return topTickMsg{} })
+}
+
+func (m *model) chatTab(id room.ChatID) *tab {
+	for _, t := range m.tabs[1:] {
+		if t.chat == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// openTab finds the open private tab with peer.
+func (m *model) openTab(peer string) int {
+	for i, t := range m.tabs {
+		if i > 0 && t.peer == peer && !t.closed {
+			return i
+		}
+	}
+	return -1
+}
+
+func (m *model) dropDialog(match func(*room.Event) bool) {
+	for i := 0; i < len(m.dialogs); i++ {
+		if match(m.dialogs[i]) {
+			if i == 0 {
+				m.cancelFocus = false
+				m.dirty |= dirtyAll
+			}
+			m.dialogs = append(m.dialogs[:i], m.dialogs[i+1:]...)
+			i--
+		}
+	}
+}
+
+// note adds a line of our own to t.
+func (m *model) note(t *tab, bad bool, text string) {
+	m.add(t, item{note: text, bad: bad, at: m.clock()})
+}
+
+// add appends it to t and arranges for it to be seen: printed at the bottom
+// of the stream if t is showing and scrolled down, else counted as unread.
+func (m *model) add(t *tab, it item) {
+	t.push(it)
+	if t != m.tabs[m.active] {
+		if !t.unread {
+			t.unread = true
+			m.dirty |= dirtyTabs
+		}
+		return
+	}
+	if t.scroll > 0 {
+		// Keep the view where it is; the tab bar counts what is below.
+		t.scroll += len(it.lines(m.th, m.width))
+		t.unseen++
+		m.dirty |= dirtyTabs
+		return
+	}
+	if m.dirty&(dirtyAll|dirtyStream) != 0 {
+		return
+	}
+	lines := it.lines(m.th, m.width)
+	m.pending = append(m.pending, lines...)
+	if lay := m.layout(); len(m.pending) > lay.streamRows() {
+		m.dirty |= dirtyStream
+	}
+}
+
+func (m *model) switchTo(i int) {
+	if i < 0 || i >= len(m.tabs) || i == m.active {
+		return
+	}
+	m.active = i
+	t := m.tabs[i]
+	t.unread = false
+	m.dirty |= dirtyAll
+}
+
+// scrollBy moves the active tab's view up (n > 0) or down, within its history.
+func (m *model) scrollBy(n int) {
+	t := m.tabs[m.active]
+	rows := m.layout().streamRows()
+	want := max(t.scroll+n, 0)
+	// How far up can we go? Count lines until we have enough.
+	total := 0
+	for i := len(t.items) - 1; i >= 0 && total < want+rows; i-- {
+		total += len(t.items[i].lines(m.th, m.width))
+	}
+	want = min(want, max(total-rows, 0))
+	if want == t.scroll {
+		return
+	}
+	t.scroll = want
+	if t.scroll == 0 {
+		t.unseen = 0
+	}
+	m.dirty |= dirtyStream | dirtyTabs
+}
+
+func (m *model) toBottom() {
+	t := m.tabs[m.active]
+	if t.scroll != 0 {
+		t.scroll, t.unseen = 0, 0
+		m.dirty |= dirtyStream | dirtyTabs
+	}
+}

@@ -1,0 +1,207 @@
+package tui
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"chatroom/internal/termtest"
+	"chatroom/room"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// These tests drive the model with messages, as the program would, and read
+// what the screen writer drew through a terminal emulator.
+
+type harness struct {
+	t    *testing.T
+	m    *model
+	term *termtest.Terminal
+	r    *room.Room
+}
+
+// lobby is a Directory that lets anyone in under any free name and knows
+// nothing of anybody.
+type lobby struct{ r room.Broker }
+
+func (l lobby) Join(name string) (room.Member, error) { return l.r.Join(name, "") }
+func (lobby) Whois(name string) string                { return name + ": nothing known." }
+func (lobby) Guest(string) bool                       { return false }
+func (lobby) Moderator() bool                         { return false }
+func (lobby) Moderate(string, string) (string, bool)  { return "", true }
+
+// testModel makes a model as Run would, writing to out.
+func testModel(r *room.Room, out io.Writer, w, h int) *model {
+	return newModel(modelOptions{room: r, dir: lobby{r}, theme: themeFor(colorprofile.ANSI256), out: out,
+		log: slog.New(slog.DiscardHandler), size: Size{w, h}, inputMax: 64 << 10})
+}
+
+func newHarness(t *testing.T, r *room.Room, name string, w, h int) *harness {
+	t.Helper()
+	term := termtest.NewTerminal(w, h)
+	m := testModel(r, term, w, h)
+	m.start(name)
+	hs := &harness{t: t, m: m, term: term, r: r}
+	hs.update(resizeMsg{w, h})
+	return hs
+}
+
+func (h *harness) update(msg tea.Msg) {
+	h.t.Helper()
+	h.m.Update(msg)
+}
+
+// sync hands the model what the room sent it, as the pump would.
+func (h *harness) sync() {
+	if h.m.member != nil {
+		if evs := h.m.member.Take(nil); len(evs) > 0 {
+			h.update(eventsMsg(evs))
+		}
+	}
+}
+
+func (h *harness) typeText(s string) {
+	for _, r := range s {
+		h.update(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+}
+
+func (h *harness) key(code rune, mod tea.KeyMod) {
+	h.update(tea.KeyPressMsg{Code: code, Mod: mod})
+}
+
+func (h *harness) row(y int) string {
+	return strings.Split(h.term.Screen(), "\n")[y]
+}
+
+func TestTheCursorFollowsWideCharacters(t *testing.T) {
+	h := newHarness(t, room.New(room.Options{}), "alice", 40, 10)
+	h.typeText("日本 👍 e\u0301")
+	if got := h.row(9); got != "> 日本 👍 e\u0301" {
+		t.Fatalf("input row %q", got)
+	}
+	// "> " 2 + 日本 4 + space 1 + 👍 2 + space 1 + é 1 = 11
+	if x, y := h.term.Cursor(); x != 11 || y != 9 {
+		t.Errorf("cursor at %d,%d, want 11,9", x, y)
+	}
+	h.key(tea.KeyLeft, 0) // over é, combining mark and all
+	h.key(tea.KeyLeft, 0) // over the space
+	h.key(tea.KeyLeft, 0) // over 👍
+	if x, _ := h.term.Cursor(); x != 7 {
+		t.Errorf("after three lefts the cursor is at %d, want 7", x)
+	}
+	h.key(tea.KeyBackspace, 0) // deletes the space after 本
+	if got := h.row(9); got != "> 日本👍 e\u0301" {
+		t.Errorf("after backspace %q", got)
+	}
+}
+
+func TestTheInputScrollsSidewaysToKeepTheCursorInView(t *testing.T) {
+	h := newHarness(t, room.New(room.Options{}), "alice", 20, 10)
+	h.typeText("abcdefghijklmnopqrstuvwxyz0123456789")
+	got := h.row(9)
+	if !strings.HasSuffix(got, "0123456789") || ansi.StringWidthWc(got) > 20 {
+		t.Errorf("input row %q", got)
+	}
+	if x, _ := h.term.Cursor(); x != 19 {
+		t.Errorf("cursor at %d, want the last column", x)
+	}
+	h.key('a', tea.ModCtrl) // home
+	if got := h.row(9); !strings.HasPrefix(got, "> abcdefghijklmnop") {
+		t.Errorf("after Home %q", got)
+	}
+	if x, _ := h.term.Cursor(); x != 2 {
+		t.Errorf("after Home the cursor is at %d", x)
+	}
+	h.key('k', tea.ModCtrl) // kill to end
+	if got := h.row(9); got != ">" {
+		t.Errorf("after Ctrl+K %q", got)
+	}
+}
+
+func TestATinyWindowSaysSoAndRecovers(t *testing.T) {
+	h := newHarness(t, room.New(room.Options{}), "alice", 80, 24)
+	h.update(resizeMsg{12, 3})
+	h.term.Resize(12, 3)
+	h.update(resizeMsg{12, 3})
+	if got := h.row(0); !strings.HasPrefix(got, "Window too s") {
+		t.Errorf("row 0 %q", got)
+	}
+	h.typeText("still typing")
+	h.term.Resize(60, 12)
+	h.update(resizeMsg{60, 12})
+	if got := h.row(11); got != "> still typing" {
+		t.Errorf("input after growing back %q", got)
+	}
+	if !strings.Contains(h.row(0), "1 online") {
+		t.Errorf("top bar %q", h.row(0))
+	}
+}
+
+func TestTheDialogButtonsTakeFocus(t *testing.T) {
+	r := room.New(room.Options{})
+	h := newHarness(t, r, "bob", 60, 12)
+	alice, _ := r.Join("alice", "")
+	alice.Invite("bob")
+	h.sync()
+	if !strings.Contains(h.term.Screen(), "alice invites you to a private chat") {
+		t.Fatalf("no dialog:\n%s", h.term.Screen())
+	}
+	h.typeText("x") // not an answer: ignored, not typed
+	h.key(tea.KeyTab, 0)
+	h.key(tea.KeyEnter, 0) // Cancel has focus
+	evs := alice.Take(nil)
+	if len(evs) == 0 || evs[len(evs)-1].Kind != room.Answered || evs[len(evs)-1].Accepted {
+		t.Fatalf("alice got %v, want a decline", evs)
+	}
+	h.sync()
+	if strings.Contains(h.term.Screen(), "[ OK ]") {
+		t.Error("dialog still shown")
+	}
+	if got := h.row(11); got != ">" {
+		t.Errorf("the key pressed at the dialog reached the input: %q", got)
+	}
+}
+
+func TestAMultiLinePasteIsOneMessage(t *testing.T) {
+	r := room.New(room.Options{})
+	h := newHarness(t, r, "alice", 60, 12)
+	h.sync()
+	h.update(tea.PasteMsg{Content: "first line\r\nsecond \x1b[31mline\r"})
+	if got := h.row(11); got != "> first line↵second line↵" {
+		t.Errorf("input %q", got)
+	}
+	h.key(tea.KeyEnter, 0)
+	h.sync()
+	screen := h.term.Screen()
+	if !strings.Contains(screen, "alice: first line\n      second line") {
+		t.Errorf("message not shown as a block:\n%s", screen)
+	}
+}
+
+func TestNameColoursAreStableAndReadable(t *testing.T) {
+	th := themeFor(colorprofile.ANSI256)
+	// A name gets the same colour from any theme of a profile, every time.
+	if th.name("alice") != newTheme(colorprofile.ANSI256).name("alice") || th != themeFor(colorprofile.ANSI256) {
+		t.Fatal("a name's colour changed")
+	}
+	seen := map[string]bool{}
+	for _, n := range []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"} {
+		seen[th.name(n)] = true
+	}
+	if len(seen) < 4 {
+		t.Errorf("eight names share %d colours", len(seen))
+	}
+	for _, c := range palette16 {
+		if c == ansi.Yellow || c == ansi.White || c == ansi.Black || c > ansi.White {
+			t.Errorf("16-colour palette holds %v, unreadable on one background", c)
+		}
+	}
+	if th := themeFor(colorprofile.ASCII); strings.Contains(th.name("alice"), "38;") {
+		t.Error("a colour on a terminal without colours")
+	}
+}

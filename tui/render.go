@@ -1,0 +1,127 @@
+package tui
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"chatroom/room"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// gutter is the width of the time column: "15:04 ".
+const gutter = 6
+
+// item is one entry of a tab's stream: an event from the room, shared with
+// everyone who saw it, or a note this session wrote for its user alone.
+type item struct {
+	ev   *room.Event
+	note string
+	bad  bool // the note reports a refusal or an error
+	at   time.Time
+}
+
+// lines renders it for a stream width cells wide. Room events come from the
+// shared cache; notes are few and rendered each time.
+func (it *item) lines(th *theme, width int) []string {
+	if it.ev != nil {
+		return sharedLines.get(th, it.ev, width)
+	}
+	style := th.notice
+	if it.bad {
+		style = th.bad
+	}
+	return layoutLines(th, it.at, width, it.note, style, 0, "")
+}
+
+// renderEvent draws a room event as lines of at most width cells.
+func renderEvent(th *theme, ev *room.Event, width int) []string {
+	switch ev.Kind {
+	case room.Message, room.PrivateMessage:
+		return layoutLines(th, ev.Time, width, ev.From+": "+ev.Text, "", len(ev.From), th.name(ev.From))
+	case room.Joined:
+		return layoutLines(th, ev.Time, width, "→ "+ev.From+" joined", th.quiet, 0, "")
+	case room.Left:
+		text := "← " + ev.From + " left"
+		if ev.Reason != "" {
+			text += " (" + ev.Reason + ")"
+		}
+		return layoutLines(th, ev.Time, width, text, th.quiet, 0, "")
+	default:
+		return layoutLines(th, ev.Time, width, ev.Text, th.notice, 0, "")
+	}
+}
+
+// layoutLines wraps text under a time gutter. Each line of text starts a new
+// line; long lines wrap at word boundaries, or anywhere when a word is longer
+// than the line. The first nameLen bytes (a name) get nameStyle; style
+// applies to the rest.
+func layoutLines(th *theme, at time.Time, width int, text, style string, nameLen int, nameStyle string) []string {
+	body := max(width-gutter, 1)
+	var out []string
+	for p, para := range strings.Split(text, "\n") {
+		wrapped := strings.Split(ansi.WrapWc(para, body, ""), "\n")
+		for i, l := range wrapped {
+			var b strings.Builder
+			if p == 0 && i == 0 {
+				b.WriteString(th.time + at.Format("15:04") + th.reset + " ")
+			} else {
+				b.WriteString("      ")
+			}
+			l = ansi.TruncateWc(l, body, "")
+			if p == 0 && i == 0 && nameLen > 0 {
+				n := min(nameLen, len(l))
+				b.WriteString(nameStyle + l[:n] + th.reset)
+				l = l[n:]
+			}
+			if style != "" && l != "" {
+				b.WriteString(style + l + th.reset)
+			} else {
+				b.WriteString(l)
+			}
+			out = append(out, b.String())
+		}
+	}
+	return out
+}
+
+// lineCache holds the rendered lines of recent room events for each width
+// and theme, so that a message is laid out once and not once per session.
+// It keeps two generations: when the newer fills up the older is dropped,
+// which bounds memory without bookkeeping per entry.
+type lineCache struct {
+	mu       sync.Mutex
+	cur, old map[cacheKey][]string
+	max      int
+}
+
+type cacheKey struct {
+	ev    *room.Event
+	width int
+	th    *theme
+}
+
+var sharedLines = newLineCache(4096)
+
+func newLineCache(max int) *lineCache {
+	return &lineCache{cur: make(map[cacheKey][]string), max: max}
+}
+
+func (c *lineCache) get(th *theme, ev *room.Event, width int) []string {
+	k := cacheKey{ev, width, th}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l, ok := c.cur[k]; ok {
+		return l
+	}
+	l, ok := c.old[k]
+	if !ok {
+		l = renderEvent(th, ev, width)
+	}
+	if len(c.cur) >= c.max {
+		c.old, c.cur = c.cur, make(map[cacheKey][]string, c.max)
+	}
+	c.cur[k] = l
+	return l
+}

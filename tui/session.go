@@ -1,0 +1,360 @@
+// Package tui is chatroom's terminal interface: one person's chat screen,
+// from the bytes they type to the bytes their terminal draws. It knows no
+// SSH: a session is a terminal (input, output, size) plus the room and a
+// Directory of who people are.
+package tui
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"chatroom/internal/reason"
+	"chatroom/room"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+)
+
+// Size is a terminal's size in cells (the same type as sshd.Size).
+type Size = struct{ Width, Height int }
+
+// Options are what one chat session needs.
+type Options struct {
+	// Room is the chat; Directory says who people are and lets them in.
+	Room      room.Broker
+	Directory Directory
+	// Name is the name the person asked for; the join screen offers
+	// another if it cannot be theirs.
+	Name string
+	// The terminal: what is typed, where the screen goes, its size and
+	// later sizes, and its environment (TERM, COLORTERM) for colours.
+	In     io.Reader
+	Out    io.Writer
+	Size   Size
+	Resize <-chan Size
+	Env    []string
+	// Closing is closed when the server begins to shut down.
+	Closing <-chan struct{}
+	Log     *slog.Logger
+	Limits  Limits
+	// Delivered, if set, is told how long after it was sent each message
+	// reached the terminal.
+	Delivered func(time.Duration)
+}
+
+// Limits bound what one session's input may cost. Zero fields take the
+// defaults in DefaultLimits.
+type Limits struct {
+	// InputRate and InputBurst bound the bytes of input a session may send
+	// (a token bucket); input past them is dropped, and four times the rate
+	// for five seconds ends the session.
+	InputRate, InputBurst int
+	// PasteMax is the largest bracketed paste; a larger one is dropped.
+	PasteMax int
+}
+
+// DefaultLimits are the limits a zero Limits takes.
+var DefaultLimits = Limits{InputRate: 8 << 10, InputBurst: 64 << 10, PasteMax: 64 << 10}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	l.InputRate = cmp.Or(l.InputRate, d.InputRate)
+	l.InputBurst = cmp.Or(l.InputBurst, d.InputBurst)
+	l.PasteMax = cmp.Or(l.PasteMax, d.PasteMax)
+	return l
+}
+
+// endMsg ends the session: why, for the log and metrics (0 when the person
+// left), and the line left on the terminal.
+type endMsg struct {
+	why  reason.Reason
+	text string
+}
+
+// Run runs one chat session on a terminal until the person leaves, the
+// room lets them go, or ctx ends. It leaves the terminal as it found it,
+// with one line saying why the session ended, and returns why: 0 when the
+// person left, else the reason the session was ended.
+func Run(ctx context.Context, o Options) reason.Reason {
+	o.Limits = o.Limits.withDefaults()
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	// The program ends when the person leaves or the connection drops; the
+	// pump and the program's own goroutines end with ctx.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var p *tea.Program
+	th := themeFor(colorprofile.Env(o.Env))
+	m := newModel(modelOptions{
+		room: o.Room, dir: o.Directory, theme: th, out: o.Out, log: o.Log,
+		size: o.Size, inputMax: o.Limits.PasteMax, delivered: o.Delivered,
+		// With the renderer off and no input, Bubble Tea's frame ticker is
+		// all it still runs while idle. Releasing the terminal stops it;
+		// the event loop carries on.
+		release: func() tea.Msg { _ = p.ReleaseTerminal(); return nil },
+	})
+	// Leave when the session ends, however it ends: the program may end
+	// while the connection stays open (a person who quits), and the
+	// connection may be gone before the program starts.
+	defer func() {
+		if m.member != nil {
+			m.member.Leave()
+		}
+	}()
+	m.start(o.Name)
+	p = tea.NewProgram(m,
+		tea.WithContext(ctx),
+		tea.WithInput(nil),         // the pump parses input (reader.go)
+		tea.WithOutput(io.Discard), // the model draws the screen itself
+		tea.WithoutRenderer(),
+		tea.WithoutSignalHandler(), // the server owns the process's signals
+		tea.WithEnvironment(o.Env),
+		tea.WithColorProfile(th.profile),
+		tea.WithFPS(1),
+	)
+	if _, err := io.WriteString(o.Out, modesOn+mouseOn); err != nil {
+		return 0
+	}
+	// consumed has room for the one signal the reader waits for, so the pump
+	// never blocks on it, even when the reader has gone.
+	chunks, consumed := make(chan []byte), make(chan struct{}, 1)
+	go func() {
+		defer recoverSession(o.Log, cancel)
+		readInput(ctx, o.In, chunks, consumed)
+	}()
+	pm := &pump{
+		p: p, log: o.Log, joined: m.joined, resize: o.Resize, closing: o.Closing,
+		chunks: chunks, consumed: consumed,
+		parser:  newInputParser(o.Limits.PasteMax),
+		limiter: newInputLimiter(o.Limits.InputRate, o.Limits.InputBurst),
+		rate:    o.Limits.InputRate,
+		now:     time.Now,
+	}
+	pumpDone := make(chan struct{})
+	go func() {
+		defer close(pumpDone)
+		defer recoverSession(o.Log, cancel)
+		pm.run(ctx)
+	}()
+	_, err := p.Run()
+	cancel()
+	<-pumpDone
+
+	switch {
+	case errors.Is(err, tea.ErrProgramPanic):
+		o.Log.Error("session crashed", "err", err) // Bubble Tea printed the panic
+		m.why, m.goodbye = reason.Crash, reason.Crash.Text()
+	case m.goodbye == "":
+		m.goodbye = "Connection closed."
+	}
+	if m.member != nil {
+		o.Log.Info("left", "name", m.name, "why", m.why)
+	}
+	// Give the terminal back as it was, with one line saying why we stopped.
+	_, _ = io.WriteString(o.Out, modesOff+m.goodbye+"\r\n")
+	return m.why
+}
+
+// readInput copies the session's input to the pump a chunk at a time,
+// waiting for each to be taken so that a flood is held back by SSH flow
+// control rather than by memory. It ends when the session does.
+func readInput(ctx context.Context, r io.Reader, chunks chan<- []byte, consumed <-chan struct{}) {
+	defer close(chunks)
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			select {
+			case chunks <- buf[:n]:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case <-consumed:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// pump moves what happens outside the program into it: input, window
+// changes, room events (a whole batch per message, so a burst costs one
+// frame), removal from the room, and shutdown. It is the only goroutine that
+// calls p.Send, and it never holds a lock while doing so.
+type pump struct {
+	p        *tea.Program
+	log      *slog.Logger
+	joined   <-chan room.Member
+	resize   <-chan Size
+	closing  <-chan struct{}
+	chunks   <-chan []byte
+	consumed chan<- struct{}
+	parser   *inputParser
+	limiter  *inputLimiter
+	rate     int // input bytes a second
+	now      func() time.Time
+	dropping bool // input is being dropped; the user was told
+
+	held     []*room.Event // joins and leaves waiting for their frame
+	hold     *time.Timer   // fires when they are due
+	holding  bool
+	lastSent time.Time // when room events were last sent
+}
+
+func (pm *pump) run(ctx context.Context) {
+	var (
+		member room.Member
+		ready  <-chan struct{}
+		gone   <-chan struct{}
+	)
+	esc := time.NewTimer(time.Hour)
+	esc.Stop()
+	defer esc.Stop()
+	pm.hold = time.NewTimer(time.Hour)
+	pm.hold.Stop()
+	defer pm.hold.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case b, ok := <-pm.chunks:
+			if !ok {
+				pm.p.Send(endMsg{text: goodbyeText}) // the client closed its input
+				pm.chunks = nil
+				continue
+			}
+			now := pm.now()
+			flood := pm.limiter.received(len(b), now)
+			msgs, err := pm.parser.feed(b, false)
+			pm.consumed <- struct{}{}
+			pm.deliver(msgs, now)
+			switch {
+			case flood:
+				pm.p.Send(endMsg{reason.InputFlood, reason.InputFlood.Text(4 * pm.rate >> 10)})
+			case err != nil:
+				pm.p.Send(endMsg{reason.PasteFlood, reason.PasteFlood.Text()})
+			}
+			if pm.parser.pending() {
+				esc.Reset(escTimeout)
+			}
+		case <-esc.C:
+			msgs, _ := pm.parser.feed(nil, true)
+			pm.deliver(msgs, pm.now())
+		case sz, ok := <-pm.resize:
+			if !ok {
+				pm.resize = nil
+				continue
+			}
+			pm.p.Send(resizeMsg(sz))
+		case member = <-pm.joined:
+			ready, gone = member.Ready(), member.Done()
+			pm.joined = nil
+		case <-ready:
+			pm.events(member.Take(nil), false)
+		case <-pm.hold.C:
+			pm.events(nil, true)
+		case <-gone:
+			pm.events(member.Take(nil), true)
+			pm.p.Send(endOf(member.Err()))
+			ready, gone = nil, nil
+		case <-pm.closing:
+			pm.p.Send(shutdownMsg{})
+			pm.closing = nil
+		}
+	}
+}
+
+// presenceEvery spaces the frames that carry only joins and leaves: when
+// hundreds of people connect at once, each session draws their notices a
+// few times a second rather than once per join. Anything else is drawn at
+// once, after the notices held before it.
+const presenceEvery = 250 * time.Millisecond
+
+// events sends room events to the program as one batch, holding a batch of
+// joins and leaves back while the last frame is recent (unless flush).
+func (pm *pump) events(evs []*room.Event, flush bool) {
+	pm.held = append(pm.held, evs...)
+	if len(pm.held) == 0 {
+		return
+	}
+	now := pm.now()
+	if !flush && presenceOnly(evs) && now.Sub(pm.lastSent) < presenceEvery {
+		if !pm.holding {
+			pm.holding = true
+			pm.hold.Reset(presenceEvery - now.Sub(pm.lastSent))
+		}
+		return
+	}
+	if pm.holding {
+		pm.hold.Stop()
+		pm.holding = false
+	}
+	pm.p.Send(eventsMsg(pm.held))
+	pm.held, pm.lastSent = nil, now
+}
+
+func presenceOnly(evs []*room.Event) bool {
+	for _, ev := range evs {
+		if ev.Kind != room.Joined && ev.Kind != room.Left {
+			return false
+		}
+	}
+	return true
+}
+
+// deliver sends input to the program within the input rate; what is over it
+// is dropped, and the user is told once.
+func (pm *pump) deliver(msgs []inputMsg, now time.Time) {
+	for _, in := range msgs {
+		if !pm.limiter.allow(in.size, now) {
+			if !pm.dropping {
+				pm.dropping = true
+				pm.p.Send(inputDroppedMsg{rate: pm.rate})
+			}
+			continue
+		}
+		pm.dropping = false
+		pm.p.Send(in.msg)
+	}
+}
+
+// inputDroppedMsg says input came faster than the rate and some was dropped.
+type inputDroppedMsg struct{ rate int }
+
+// endOf is how a session ends when the room let its member go.
+func endOf(err error) endMsg {
+	var kicked *room.KickedError
+	switch {
+	case errors.As(err, &kicked):
+		return endMsg{text: "You were " + kicked.Reason + "."}
+	case errors.Is(err, room.ErrTakenOver):
+		return endMsg{text: "You signed in from elsewhere; this session is closed."}
+	case errors.Is(err, room.ErrSlowConsumer):
+		return endMsg{reason.SlowConsumer, reason.SlowConsumer.Text()}
+	case err != nil:
+		return endMsg{text: err.Error()}
+	}
+	return endMsg{text: goodbyeText}
+}
+
+// recoverSession is the one recover of a session's own goroutines (the
+// input reader and the pump): a panic there, which no middleware would
+// see, is logged and ends the session; the server carries on. Update has
+// its own, which keeps the model.
+func recoverSession(log *slog.Logger, cancel context.CancelFunc) {
+	if r := recover(); r != nil {
+		log.Error("panic in session", "panic", r, "stack", string(debug.Stack()))
+		cancel()
+	}
+}

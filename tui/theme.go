@@ -1,0 +1,103 @@
+package tui
+
+import (
+	"sync"
+
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// theme holds the SGR sequences for one colour profile. Themes are made once
+// per profile and shared by every session that uses it.
+type theme struct {
+	profile colorprofile.Profile
+	names   []string // one SGR per name colour
+
+	reset     string
+	time      string // the time gutter
+	quiet     string // join/leave lines
+	notice    string // lines from the server
+	bad       string // refusals and errors
+	bar       string // the top bar's label
+	self      string // my name in the top bar
+	tabActive string
+	tabUnread string
+	key       string // key hints
+}
+
+// Name colours are mid-tones: readable on dark and on light backgrounds.
+var (
+	palette256 = []uint8{31, 37, 35, 70, 65, 98, 62, 133, 169, 161, 167, 166, 130, 136, 172, 24}
+	// 16 colours: no yellow, white or black, which vanish on one background.
+	palette16 = []ansi.BasicColor{ansi.Red, ansi.Green, ansi.Blue, ansi.Magenta, ansi.Cyan}
+)
+
+var (
+	themesMu sync.Mutex
+	themes   = map[colorprofile.Profile]*theme{}
+)
+
+// themeFor returns the shared theme for a profile.
+func themeFor(p colorprofile.Profile) *theme {
+	themesMu.Lock()
+	defer themesMu.Unlock()
+	if t := themes[p]; t != nil {
+		return t
+	}
+	t := newTheme(p)
+	themes[p] = t
+	return t
+}
+
+func newTheme(p colorprofile.Profile) *theme {
+	colour := p >= colorprofile.ANSI
+	fg := func(s ansi.Style, c256 uint8, c16 ansi.BasicColor) ansi.Style {
+		switch {
+		case p >= colorprofile.ANSI256:
+			return s.ForegroundColor(ansi.IndexedColor(c256))
+		case colour:
+			return s.ForegroundColor(c16)
+		}
+		return s
+	}
+	quiet := ansi.NewStyle().Faint()
+	if colour {
+		quiet = fg(ansi.NewStyle(), 244, ansi.BrightBlack)
+	}
+	t := &theme{
+		profile:   p,
+		reset:     ansi.ResetStyle,
+		time:      ansi.NewStyle().Faint().String(),
+		quiet:     quiet.String(),
+		notice:    fg(ansi.NewStyle().Italic(true), 67, ansi.Blue).String(),
+		bad:       fg(ansi.NewStyle().Bold(), 160, ansi.Red).String(),
+		bar:       ansi.NewStyle().Reverse(true).Bold().String(),
+		self:      ansi.NewStyle().Bold().Underline(true).String(),
+		tabActive: ansi.NewStyle().Reverse(true).Bold().String(),
+		tabUnread: ansi.NewStyle().Bold().String(),
+		key:       ansi.NewStyle().Faint().String(),
+	}
+	switch {
+	case p >= colorprofile.ANSI256:
+		for _, c := range palette256 {
+			t.names = append(t.names, ansi.NewStyle().Bold().ForegroundColor(ansi.IndexedColor(c)).String())
+		}
+	case colour:
+		for _, c := range palette16 {
+			t.names = append(t.names, ansi.NewStyle().Bold().ForegroundColor(c).String())
+		}
+	default:
+		t.names = []string{ansi.NewStyle().Bold().String()}
+	}
+	return t
+}
+
+// name is the SGR for a person's name: the same colour for a name every time
+// and everywhere.
+func (t *theme) name(n string) string {
+	h := uint32(2166136261) // FNV-1a, inline: this runs for every name drawn
+	for i := 0; i < len(n); i++ {
+		h = (h ^ uint32(n[i])) * 16777619
+	}
+	return t.names[h%uint32(len(t.names))]
+}
