@@ -1,31 +1,20 @@
 package keys_test
 
 import (
-	"crypto/ed25519"
-	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"chatroom/internal/testkit"
 	"chatroom/keys"
 
 	gossh "golang.org/x/crypto/ssh"
 )
 
-// keyFor is a key derived from a word.
-func keyFor(t testing.TB, word string) gossh.PublicKey {
-	seed := sha256.Sum256([]byte(word))
-	signer, err := gossh.NewSignerFromKey(ed25519.NewKeyFromSeed(seed[:]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signer.PublicKey()
-}
-
 func TestAuthorizedKeys(t *testing.T) {
 	dir := t.TempDir()
-	a, b := keyFor(t, "a"), keyFor(t, "b")
+	a, b := testkit.KeyFor(t, "a"), testkit.KeyFor(t, "b")
 	file := filepath.Join(dir, "allowed")
 	os.WriteFile(file, []byte("# the team\n"+`no-pty,command="x" `+string(gossh.MarshalAuthorizedKey(a))+"\n"), 0o600)
 	set, err := keys.LoadAuthorizedKeys(file)

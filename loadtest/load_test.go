@@ -8,14 +8,8 @@ import (
 	"chatroom/internal/testserver"
 )
 
-// startServer runs chatroom in this process on a loopback port.
-func startServer(tb testing.TB) string {
-	tb.Helper()
-	return testserver.Start(tb, testserver.Options{}).Addr
-}
-
 func TestTheLoadGeneratorMeasuresDeliveryAndLatency(t *testing.T) {
-	addr := startServer(t)
+	addr := testserver.Start(t, testserver.Options{}).Addr
 	rep, err := run(context.Background(), config{
 		Addr: addr, Clients: 12, Parallel: 4, Width: 100, Height: 30, Screens: 6,
 		Phases: []phase{{Rate: 0, Duration: 200 * time.Millisecond}, {Rate: 10, Duration: time.Second}},
@@ -62,7 +56,7 @@ func TestALoadRunIsBounded(t *testing.T) {
 // 100 clients, 20 messages a second. It reports latency and delivery; CPU
 // is shared with the clients here, so measure a separate server for that.
 func BenchmarkLoad(b *testing.B) {
-	addr := startServer(b)
+	addr := testserver.Start(b, testserver.Options{}).Addr
 	for i := range b.N {
 		rep, err := run(context.Background(), config{
 			Addr: addr, Clients: 100, Parallel: 32, Width: 100, Height: 30, Screens: -1,

@@ -2,8 +2,6 @@ package names_test
 
 import (
 	"bufio"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -14,21 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"chatroom/internal/testkit"
 	"chatroom/keys"
 	"chatroom/names"
-
-	gossh "golang.org/x/crypto/ssh"
 )
-
-// keyFor is a key derived from a word, so two processes agree on it.
-func keyFor(t testing.TB, word string) gossh.PublicKey {
-	seed := sha256.Sum256([]byte(word))
-	signer, err := gossh.NewSignerFromKey(ed25519.NewKeyFromSeed(seed[:]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signer.PublicKey()
-}
 
 func TestANameBelongsToItsFirstKey(t *testing.T) {
 	dir := t.TempDir()
@@ -36,7 +23,7 @@ func TestANameBelongsToItsFirstKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := keyFor(t, "a"), keyFor(t, "b")
+	a, b := testkit.KeyFor(t, "a"), testkit.KeyFor(t, "b")
 	if err := st.Claim("alice", a); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +64,7 @@ func TestAnotherProcessCanChangeTheStoreWhileAServerRuns(t *testing.T) {
 	dir := t.TempDir()
 	server, _ := names.OpenFiles(dir)
 	cli, _ := names.OpenFiles(dir)
-	a, b := keyFor(t, "a"), keyFor(t, "b")
+	a, b := testkit.KeyFor(t, "a"), testkit.KeyFor(t, "b")
 	server.Claim("alice", a)
 	server.Claim("bob", b)
 	server.Claim("bob", b) // seen again: a last-seen time to flush
@@ -91,7 +78,7 @@ func TestAnotherProcessCanChangeTheStoreWhileAServerRuns(t *testing.T) {
 	if err := server.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if err := server.Claim("carol", keyFor(t, "c")); err != nil {
+	if err := server.Claim("carol", testkit.KeyFor(t, "c")); err != nil {
 		t.Fatal(err)
 	}
 	fresh, _ := names.OpenFiles(dir)
@@ -109,7 +96,7 @@ func TestLastSeenIsWrittenByFlush(t *testing.T) {
 	st, _ := names.OpenFiles(dir)
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	names.SetClock(st, func() time.Time { return now })
-	k := keyFor(t, "a")
+	k := testkit.KeyFor(t, "a")
 	st.Claim("alice", k)
 	now = now.Add(time.Hour)
 	st.Claim("alice", k) // seen again: kept in memory
@@ -137,7 +124,7 @@ func mustOwner(t *testing.T, st *names.Files, name string) names.Binding {
 func TestBansByKeyAndAddressLastAndLift(t *testing.T) {
 	dir := t.TempDir()
 	st, _ := names.OpenFiles(dir)
-	fp := keys.Fingerprint(keyFor(t, "m"))
+	fp := keys.Fingerprint(testkit.KeyFor(t, "m"))
 	if err := st.Ban(names.Ban{Fingerprint: fp, By: "alice", Name: "mallory", Reason: "spam and worse"}); err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +212,7 @@ func TestBindingsSurviveSIGKILL(t *testing.T) {
 		}
 		for _, name := range confirmed {
 			b, ok := st.Owner(name)
-			if !ok || !keys.SameKey(b.Key, keyFor(t, name)) {
+			if !ok || !keys.SameKey(b.Key, testkit.KeyFor(t, name)) {
 				t.Fatalf("after kill %d, %s (confirmed bound) is bound=%v to the wrong key", round, name, ok)
 			}
 		}
@@ -246,7 +233,7 @@ func binder(t *testing.T, dir string) {
 	round := os.Getenv("CHATROOM_BINDER_ROUND")
 	for i := 0; ; i++ {
 		name := fmt.Sprintf("n%s-%d", round, i)
-		if err := st.Claim(name, keyFor(t, name)); err != nil {
+		if err := st.Claim(name, testkit.KeyFor(t, name)); err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
 		}

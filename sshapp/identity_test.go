@@ -1,8 +1,6 @@
 package sshapp_test
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -279,7 +277,7 @@ func TestFailingAsOneUserThenSucceedingAsAnotherIsTheSecond(t *testing.T) {
 
 	dir := t.TempDir()
 	bobKey := filepath.Join(dir, "bob")
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	priv := testkit.NewKeyPair(t)
 	block, _ := gossh.MarshalPrivateKey(priv, "")
 	os.WriteFile(bobKey, pemEncode(block), 0o600)
 	// paramiko's auth_* calls each start over with a new service request,

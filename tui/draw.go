@@ -377,7 +377,7 @@ func (m *model) drawJoin(b *bytes.Buffer) {
 	rows := []string{
 		m.th.bar + " chatroom " + m.th.reset,
 		"",
-		"  " + m.th.bad + m.joinErr + m.th.reset,
+		"  " + m.th.alert + m.joinErr + m.th.reset,
 		"",
 	}
 	inputRow := min(len(rows), m.height-1)

@@ -16,10 +16,10 @@ const gutter = 6
 // item is one entry of a tab's stream: an event from the room, shared with
 // everyone who saw it, or a note this session wrote for its user alone.
 type item struct {
-	ev   *room.Event
-	note string
-	bad  bool // the note reports a refusal or an error
-	at   time.Time
+	ev    *room.Event
+	note  string
+	alert bool // the note reports a refusal or an error
+	at    time.Time
 }
 
 // lines renders it for a stream width cells wide. Room events come from the
@@ -29,8 +29,8 @@ func (it *item) lines(th *theme, width int) []string {
 		return sharedLines.get(th, it.ev, width)
 	}
 	style := th.notice
-	if it.bad {
-		style = th.bad
+	if it.alert {
+		style = th.alert
 	}
 	return layoutLines(th, it.at, width, it.note, style, 0, "")
 }

@@ -17,7 +17,7 @@ type theme struct {
 	time      string // the time gutter
 	quiet     string // join/leave lines
 	notice    string // lines from the server
-	bad       string // refusals and errors
+	alert     string // refusals and errors
 	bar       string // the top bar's label
 	self      string // my name in the top bar
 	tabActive string
@@ -70,7 +70,7 @@ func newTheme(p colorprofile.Profile) *theme {
 		time:      ansi.NewStyle().Faint().String(),
 		quiet:     quiet.String(),
 		notice:    fg(ansi.NewStyle().Italic(true), 67, ansi.Blue).String(),
-		bad:       fg(ansi.NewStyle().Bold(), 160, ansi.Red).String(),
+		alert:     fg(ansi.NewStyle().Bold(), 160, ansi.Red).String(),
 		bar:       ansi.NewStyle().Reverse(true).Bold().String(),
 		self:      ansi.NewStyle().Bold().Underline(true).String(),
 		tabActive: ansi.NewStyle().Reverse(true).Bold().String(),

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -55,6 +56,18 @@ func NewKey(t testing.TB) gossh.Signer {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// KeyFor is a key derived from a word: two processes that know the word
+// agree on the key.
+func KeyFor(t testing.TB, word string) gossh.PublicKey {
+	t.Helper()
+	seed := sha256.Sum256([]byte(word))
+	signer, err := gossh.NewSignerFromKey(ed25519.NewKeyFromSeed(seed[:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer.PublicKey()
 }
 
 // KeySet makes a KeySet of the signers' public keys, as a file would hold.

@@ -1,0 +1,135 @@
+package tui
+
+import "chatroom/room"
+
+// The main room and the private chats are tabs; each keeps its own
+// history, scroll position and unread mark.
+
+// tab is the main room or one private chat.
+type tab struct {
+	chat   room.ChatID // 0 for the main room
+	peer   string
+	items  []item
+	closed bool // the chat ended: read-only
+	unread bool
+	scroll int // lines scrolled up from the bottom
+	unseen int // items that arrived while scrolled up
+}
+
+func (t *tab) push(it item) {
+	if len(t.items) >= 2*historyLen {
+		t.items = append(t.items[:0], t.items[len(t.items)-historyLen:]...)
+	}
+	t.items = append(t.items, it)
+}
+
+func (t *tab) title() string {
+	if t.chat == 0 {
+		return "main"
+	}
+	return t.peer
+}
+
+func (m *model) chatTab(id room.ChatID) *tab {
+	for _, t := range m.tabs[1:] {
+		if t.chat == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// openTab finds the open private tab with peer.
+func (m *model) openTab(peer string) int {
+	for i, t := range m.tabs {
+		if i > 0 && t.peer == peer && !t.closed {
+			return i
+		}
+	}
+	return -1
+}
+
+func (m *model) dropDialog(match func(*room.Event) bool) {
+	for i := 0; i < len(m.dialogs); i++ {
+		if match(m.dialogs[i]) {
+			if i == 0 {
+				m.cancelFocus = false
+				m.dirty |= dirtyAll
+			}
+			m.dialogs = append(m.dialogs[:i], m.dialogs[i+1:]...)
+			i--
+		}
+	}
+}
+
+// note adds a line of our own to t.
+func (m *model) note(t *tab, alert bool, text string) {
+	m.add(t, item{note: text, alert: alert, at: m.clock()})
+}
+
+// add appends it to t and arranges for it to be seen: printed at the bottom
+// of the stream if t is showing and scrolled down, else counted as unread.
+func (m *model) add(t *tab, it item) {
+	t.push(it)
+	if t != m.tabs[m.active] {
+		if !t.unread {
+			t.unread = true
+			m.dirty |= dirtyTabs
+		}
+		return
+	}
+	if t.scroll > 0 {
+		// Keep the view where it is; the tab bar counts what is below.
+		t.scroll += len(it.lines(m.th, m.width))
+		t.unseen++
+		m.dirty |= dirtyTabs
+		return
+	}
+	if m.dirty&(dirtyAll|dirtyStream) != 0 {
+		return
+	}
+	lines := it.lines(m.th, m.width)
+	m.pending = append(m.pending, lines...)
+	if lay := m.layout(); len(m.pending) > lay.streamRows() {
+		m.dirty |= dirtyStream
+	}
+}
+
+func (m *model) switchTo(i int) {
+	if i < 0 || i >= len(m.tabs) || i == m.active {
+		return
+	}
+	m.active = i
+	t := m.tabs[i]
+	t.unread = false
+	m.dirty |= dirtyAll
+}
+
+// scrollBy moves the active tab's view up (n > 0) or down, within its history.
+func (m *model) scrollBy(n int) {
+	t := m.tabs[m.active]
+	rows := m.layout().streamRows()
+	want := max(t.scroll+n, 0)
+	// How far up can we go? Count lines until we have enough.
+	total := 0
+	for i := len(t.items) - 1; i >= 0 && total < want+rows; i-- {
+		total += len(t.items[i].lines(m.th, m.width))
+	}
+	want = min(want, max(total-rows, 0))
+	if want == t.scroll {
+		return
+	}
+	t.scroll = want
+	if t.scroll == 0 {
+		t.unseen = 0
+	}
+	m.dirty |= dirtyStream | dirtyTabs
+}
+
+func (m *model) toBottom() {
+	t := m.tabs[m.active]
+	if t.scroll != 0 {
+		t.scroll, t.unseen = 0, 0
+		m.dirty |= dirtyStream | dirtyTabs
+	}
+}
