@@ -54,7 +54,7 @@ func settings(c *config, getenv func(string) string) []setting {
 		{"Server", "data-dir", "DIR", "directory for the host key and other state", (*text)(&c.dataDir), dataHelp},
 		{"Server", "log-format", "FORMAT", "log lines as text or json", (*choice)(&c.logFormat), "text"},
 		{"Server", "metrics-listen", "ADDR", "serve Prometheus metrics at http://ADDR/metrics", (*optionalAddress)(&c.metricsListen), "off"},
-		{"Server", "pprof", "BOOL", "also serve /debug/pprof/ on the metrics address", (*boolean)(&c.pprof), "false"},
+		{"Server", "pprof", "", "also serve /debug/pprof/ on the metrics address", (*boolean)(&c.pprof), "false"},
 
 		{"Keys", "allow-keys", "FILE", "only the keys in this authorized_keys file may connect (reread on SIGHUP)", (*text)(&c.allowKeys), "anyone may connect"},
 		{"Keys", "admin-keys", "FILE", "the moderators' keys, an authorized_keys file (reread on SIGHUP)", (*text)(&c.adminKeys), "no moderators"},
@@ -68,7 +68,7 @@ func settings(c *config, getenv func(string) string) []setting {
 		{"Connections", "per-addr-window", "DUR", "the window for per-addr-new and penalties", (*duration)(&l.PerAddrWindow), d.PerAddrWindow.String()},
 		{"Connections", "penalty-failures", "N", "failed handshakes in a window that earn a penalty", (*count)(&l.PenaltyFailures), itoa(d.PenaltyFailures)},
 		{"Connections", "penalty", "DUR", "first penalty, doubled on repeat up to ten times", (*duration)(&l.Penalty), d.Penalty.String()},
-		{"Connections", "limit-loopback", "BOOL", "apply the per-address limits to loopback too", (*boolean)(&l.LimitLoopback), "false"},
+		{"Connections", "limit-loopback", "", "apply the per-address limits to loopback too", (*boolean)(&l.LimitLoopback), "false"},
 		{"Connections", "keepalive", "DUR", "how often a silent client is asked for a sign of life", (*duration)(&l.KeepaliveInterval), d.KeepaliveInterval.String()},
 		{"Connections", "keepalive-max", "N", "unanswered keepalives that close a connection", (*count)(&l.KeepaliveMax), itoa(d.KeepaliveMax)},
 		{"Connections", "shell-timeout", "DUR", "time a connection has to open the chat", (*duration)(&l.ShellTimeout), d.ShellTimeout.String()},
@@ -130,7 +130,11 @@ func usage(w io.Writer, sets []setting) {
 			group = s.group
 			fmt.Fprintf(w, "\n%s:\n", group)
 		}
-		fmt.Fprintf(w, "  --%-28s %s\n  %-30s env %s, default %s\n", s.name+" "+s.arg, s.help, "", s.env(), s.def)
+		form := s.name + " " + s.arg
+		if _, ok := s.value.(*boolean); ok {
+			form = s.name + "[=true|false]" // a bool flag takes no separate value
+		}
+		fmt.Fprintf(w, "  --%-28s %s\n  %-30s env %s, default %s\n", form, s.help, "", s.env(), s.def)
 	}
 	fmt.Fprintf(w, "\n  --%-28s %s\n  --%-28s %s\n", "version", "print the version and exit", "help", "print this help and exit")
 	fmt.Fprintf(w, "\nDUR is a Go duration (90s, 10m); SIZE is bytes with an optional KiB or MiB (64KiB).\n")

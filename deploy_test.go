@@ -79,6 +79,7 @@ func TestTheDebianPackage(t *testing.T) {
 	testkit.NeedTool(t, "lintian", "lintian")
 	out := t.TempDir()
 	build := exec.Command("deploy/package.sh", out)
+	build.Env = append(os.Environ(), "DEBFULLNAME=Ada Packager", "DEBEMAIL=ada@example.com")
 	if b, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("deploy/package.sh: %v\n%s", err, b)
 	}
@@ -101,10 +102,21 @@ func TestTheDebianPackage(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(conffiles)) != "/etc/default/chatroom" {
 		t.Errorf("conffiles %q (%v), want /etc/default/chatroom", conffiles, err)
 	}
+	// The maintainer is who built it, as Debian's tools say; the licence is
+	// the project's.
+	if m, _ := exec.Command("dpkg-deb", "--field", deb, "Maintainer").Output(); strings.TrimSpace(string(m)) != "Ada Packager <ada@example.com>" {
+		t.Errorf("Maintainer %q, want the one from DEBFULLNAME and DEBEMAIL", m)
+	}
 	// The binary inside runs and knows its version.
 	x := t.TempDir()
 	if b, err := exec.Command("dpkg-deb", "--extract", deb, x).CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, b)
+	}
+	copyright, _ := os.ReadFile(filepath.Join(x, "usr/share/doc/chatroom/copyright"))
+	license, _ := os.ReadFile("LICENSE")
+	if !strings.Contains(string(copyright), "License: Expat") || !strings.Contains(string(license), "MIT License") ||
+		strings.Contains(string(copyright), "Proprietary") {
+		t.Errorf("the package's copyright does not match LICENSE:\n%s", copyright)
 	}
 	version, _ := exec.Command("dpkg-deb", "--field", deb, "Version").Output()
 	got, err := exec.Command(filepath.Join(x, "usr/bin/chatroom"), "--version").Output()

@@ -63,7 +63,8 @@ func TestHelpListsEveryFlagWithItsEnvironmentVariableAndDefault(t *testing.T) {
 		t.Errorf("--help exit %d", code)
 	}
 	for _, want := range []string{"--listen ADDR", "CHATROOM_LISTEN", "default :2222",
-		"--data-dir DIR", "CHATROOM_DATA_DIR", "$STATE_DIRECTORY", "./chatroom-data", "--version", "--help"} {
+		"--data-dir DIR", "CHATROOM_DATA_DIR", "$STATE_DIRECTORY", "./chatroom-data", "--version", "--help",
+		"--pprof[=true|false]"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help does not mention %q:\n%s", want, out)
 		}
@@ -80,6 +81,12 @@ func TestVersionAndBadFlags(t *testing.T) {
 	}
 	if out, code := runBinary(t, nil, "stray"); code != 2 || !strings.Contains(out, "unexpected argument") {
 		t.Errorf("a stray argument: exit %d, %q", code, out)
+	}
+	// Booleans take the forms --help shows, and nothing after them.
+	for _, args := range [][]string{{"--pprof", "--version"}, {"--pprof=false", "--version"}, {"--limit-loopback=true", "--version"}} {
+		if out, code := runBinary(t, nil, args...); code != 0 {
+			t.Errorf("%v: exit %d, %q", args, code, out)
+		}
 	}
 }
 

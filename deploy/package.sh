@@ -20,6 +20,9 @@ if [ -z "${VERSION:-}" ]; then
 	fi
 fi
 export VERSION
+# The maintainer, as Debian's tools take it: DEBFULLNAME and DEBEMAIL. The
+# default is marked as one, at an address that can never be mailed.
+export MAINTAINER="${DEBFULLNAME:-Unnamed Packager} <${DEBEMAIL:-set-DEBEMAIL@chatroom.invalid}>"
 # Linked against libc like other Debian binaries (the package depends on it).
 CGO_ENABLED=1 go build -buildvcs=true -trimpath -buildmode=pie -ldflags "-s -w -X main.version=$VERSION" -o "$BUILD/chatroom" .
 # Debian wants a changelog and a manual page.
@@ -28,7 +31,7 @@ CGO_ENABLED=1 go build -buildvcs=true -trimpath -buildmode=pie -ldflags "-s -w -
 	echo
 	echo "  * Built from $(git rev-parse --short HEAD 2>/dev/null || echo source)."
 	echo
-	echo " -- chatroom developers <chatroom@example.org>  $(date -R)"
+	echo " -- $MAINTAINER  $(date -R)"
 } | gzip -9n > "$BUILD/changelog.gz"
 {
 	echo '.TH CHATROOM 1 "" "chatroom '"$VERSION"'" "User Commands"'
