@@ -20,6 +20,8 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 )
 
+var _ Store = (*Files)(nil)
+
 // Files is a Store kept in two human-readable files in the data directory. Every change is written to a
 // temporary file, synced, renamed into place and the directory synced, under
 // a lock file, so a crash leaves the old file or the new one and another

@@ -110,6 +110,20 @@ func TestLastSeenIsWrittenByFlush(t *testing.T) {
 	if b := mustOwner(t, got, "alice"); !b.LastSeen.Equal(now) || !b.FirstSeen.Equal(now.Add(-time.Hour)) {
 		t.Errorf("first %v, last %v", b.FirstSeen, b.LastSeen)
 	}
+	// Leaving is seeing too; a name nobody owns is not noted.
+	now = now.Add(time.Hour)
+	st.Seen("alice")
+	st.Seen("nobody")
+	if err := st.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = names.OpenFiles(dir)
+	if b := mustOwner(t, got, "alice"); !b.LastSeen.Equal(now) {
+		t.Errorf("after Seen, last seen %v, want %v", b.LastSeen, now)
+	}
+	if _, bound := got.Owner("nobody"); bound {
+		t.Error("Seen bound a name")
+	}
 }
 
 func mustOwner(t *testing.T, st *names.Files, name string) names.Binding {
