@@ -73,6 +73,8 @@ func settings(c *config, getenv func(string) string) []setting {
 		{"Connections", "keepalive-max", "N", "unanswered keepalives that close a connection", (*count)(&l.KeepaliveMax), itoa(d.KeepaliveMax)},
 		{"Connections", "shell-timeout", "DUR", "time a connection has to open the chat", (*duration)(&l.ShellTimeout), d.ShellTimeout.String()},
 		{"Connections", "write-timeout", "DUR", "a write stuck this long closes the connection", (*duration)(&l.WriteTimeout), d.WriteTimeout.String()},
+		{"Connections", "exit-grace", "DUR", "a connection still open this long after its chat ended is closed", (*duration)(&l.ExitGrace), d.ExitGrace.String()},
+		{"Connections", "max-key-size", "SIZE", "largest public key accepted; certificates are never accepted", (*size)(&l.MaxKeySize), sizeString(d.MaxKeySize)},
 
 		{"Sessions", "max-sessions", "N", "chat sessions at once; past it, \"server full\"", (*count)(&l.MaxSessions), itoa(d.MaxSessions)},
 		{"Sessions", "max-env", "N", "environment variables a session may send", (*count)(&l.MaxEnv), itoa(d.MaxEnv)},

@@ -11,6 +11,7 @@ import (
 
 	"chatroom/internal/clean"
 	"chatroom/internal/testkit"
+	"chatroom/keys"
 	"chatroom/sshd"
 )
 
@@ -55,7 +56,11 @@ func start(t *testing.T, lim sshd.Limits, log ...io.Writer) *server {
 
 func echo(s *sshd.Session) {
 	name := clean.Line(s.User, 64)
-	fmt.Fprintf(s.Out, "Welcome, %s.\r\n", name)
+	who := "guest"
+	if s.Key != nil {
+		who = "key " + keys.Fingerprint(s.Key)
+	}
+	fmt.Fprintf(s.Out, "Welcome, %s. (%s)\r\n", name, who)
 	r := bufio.NewReader(s.In)
 	var line []byte
 	for {

@@ -37,6 +37,12 @@ type Limits struct {
 	// WriteTimeout closes a connection whose writes block this long: a client
 	// that stopped reading.
 	WriteTimeout time.Duration
+	// ExitGrace is how long a connection may stay open after its session
+	// ended; clients normally hang up at once.
+	ExitGrace time.Duration
+	// MaxKeySize is the largest public key accepted at authentication, in
+	// bytes as sent (no real key is near it; a certificate can be huge).
+	MaxKeySize int
 }
 
 // DefaultLimits are the limits a zero Limits takes.
@@ -57,6 +63,8 @@ var DefaultLimits = Limits{
 	MaxEnv:             32,
 	MaxEnvBytes:        1 << 10,
 	WriteTimeout:       10 * time.Second,
+	ExitGrace:          2 * time.Second,
+	MaxKeySize:         8 << 10,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -77,5 +85,7 @@ func (l Limits) withDefaults() Limits {
 	l.MaxEnv = cmp.Or(l.MaxEnv, d.MaxEnv)
 	l.MaxEnvBytes = cmp.Or(l.MaxEnvBytes, d.MaxEnvBytes)
 	l.WriteTimeout = cmp.Or(l.WriteTimeout, d.WriteTimeout)
+	l.ExitGrace = cmp.Or(l.ExitGrace, d.ExitGrace)
+	l.MaxKeySize = cmp.Or(l.MaxKeySize, d.MaxKeySize)
 	return l
 }

@@ -93,7 +93,7 @@ func New(cfg Config) (*Server, error) {
 			return ""
 		}),
 		wish.WithPublicKeyAuth(func(ctx ssh.Context, key ssh.PublicKey) bool {
-			return admitted(ctx) && cfg.KeyOK(ctx.User(), key)
+			return admitted(ctx) && s.plainKey(key) && cfg.KeyOK(ctx.User(), key)
 		}),
 		wish.WithKeyboardInteractiveAuth(func(ctx ssh.Context, _ gossh.KeyboardInteractiveChallenge) bool {
 			return admitted(ctx) && cfg.GuestOK(ctx.User())
@@ -120,6 +120,16 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ssh = srv
 	return s, nil
+}
+
+// plainKey turns down what is not a plain public key of a sane size: a
+// certificate (whose KeyId and extensions are the client's to fill, and
+// which no authority of ours signed) or a blob larger than any real key.
+func (s *Server) plainKey(key gossh.PublicKey) bool {
+	if _, cert := key.(*gossh.Certificate); cert {
+		return false
+	}
+	return len(key.Marshal()) <= s.limits.MaxKeySize
 }
 
 // admitted reports whether the guard let this connection in.
@@ -186,6 +196,13 @@ func (s *Server) refuseSubsystem(sess ssh.Session) {
 		"why", reason.Subsystem, "subsystem", name)
 	s.obs.Refused(reason.Subsystem)
 	tell(sess, reason.Subsystem.Text(name))
+	s.hangUpSoon(sess)
+}
+
+// hangUpSoon closes a connection whose one session has ended, if the
+// client has not by then: a connection must not outlive its chat.
+func (s *Server) hangUpSoon(sess ssh.Session) {
+	time.AfterFunc(s.limits.ExitGrace, func() { closeConn(sess) })
 }
 
 // tell ends a session with one line on stderr and exit status 1.

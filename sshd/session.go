@@ -87,6 +87,7 @@ func (s *Session) Refuse(why reason.Reason, text string) {
 func (s *Server) handle(sess ssh.Session) {
 	s.sessions.Add(1)
 	defer s.sessions.Done()
+	defer s.hangUpSoon(sess)
 	log := s.log.With("remote", sess.RemoteAddr().String(), "user", clean.Line(sess.User(), 64))
 	refuse := func(why reason.Reason) {
 		log.Info("refused", "why", why)
