@@ -11,6 +11,7 @@ import (
 	"chatroom/internal/termtest"
 	"chatroom/internal/testkit"
 	"chatroom/internal/testserver"
+	"chatroom/room"
 	"chatroom/tui"
 
 	gossh "golang.org/x/crypto/ssh"
@@ -95,7 +96,10 @@ func TestInputFasterThanTheRateIsDropped(t *testing.T) {
 }
 
 func TestAClientThatKeepsFloodingIsDisconnected(t *testing.T) {
-	ts := testserver.Start(t, testserver.Options{Session: tui.Limits{InputRate: 1 << 10}})
+	// A small burst: every key let through is drawn, and on a busy machine
+	// drawing 64 KiB of keys one by one slows the reading enough to break
+	// the flood into quiet seconds.
+	ts := testserver.Start(t, testserver.Options{Session: tui.Limits{InputRate: 1 << 10, InputBurst: 2 << 10}})
 	alice := testkit.Join(t, ts.Addr, "alice")
 	bob := testkit.Join(t, ts.Addr, "bob")
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -184,4 +188,39 @@ func TestHugeAndStormingWindowSizesAreClamped(t *testing.T) {
 	}
 	io.WriteString(stdin, "still works\r")
 	testkit.WaitText(t, bob, "alice: still works")
+}
+
+// Text that draws nothing is refused with a reason, and a run of
+// zero-width characters is cut like combining marks: 3,001 bytes in once
+// made a message one cell wide.
+func TestInvisibleMessagesAreRefusedAndZeroWidthRunsBounded(t *testing.T) {
+	ts := testserver.Start(t, testserver.Options{})
+	watcher, err := ts.Room.Join("watcher", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := testkit.Join(t, ts.Addr, "alice")
+	for _, blank := range []string{"\u3164\u3164\u3164", "\u2800 \u2800", "\u115f\u1160\uffa0", "\u0600\U0001D173"} {
+		alice.Paste(blank)
+		testkit.Send(t, alice, testkit.KeyEnter)
+		testkit.WaitText(t, alice, "Not sent: message ")
+		testkit.Send(t, alice, testkit.KeyCtrlU)
+	}
+	testkit.WaitText(t, alice, "Not sent: message has nothing visible.")
+	alice.Paste("a" + strings.Repeat("\u200c\u200d", 1500) + "b")
+	testkit.Send(t, alice, testkit.KeyEnter)
+	var got []string
+	if !testkit.Eventually(func() bool {
+		for _, ev := range watcher.Take(nil) {
+			if ev.Kind == room.Message {
+				got = append(got, ev.Text)
+			}
+		}
+		return len(got) > 0
+	}) {
+		t.Fatal("the message with joiners never arrived")
+	}
+	if len(got) != 1 || got[0] != "a\u200c\u200d\u200cb" {
+		t.Errorf("messages seen: %+.80q, want only a, three joiners, b", got)
+	}
 }

@@ -153,7 +153,9 @@ func TestASlowReaderIsCutOffAndNobodyElseWaits(t *testing.T) {
 	const readers, messages = 100, 1000
 	ts := testserver.Start(t, testserver.Options{
 		Room:   room.Options{MessageRate: 1e6, MessageBurst: messages},
-		Limits: sshd.Limits{WriteTimeout: 3 * time.Second},
+		// Long enough that the full queue, not the stuck write, removes
+		// the stuck one, even on a busy machine.
+		Limits: sshd.Limits{WriteTimeout: 8 * time.Second},
 		// A small send buffer, so that 1000 messages are enough to fill
 		// what lies between the server and a client that stopped reading.
 		SendBuffer: 16 << 10,

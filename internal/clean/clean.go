@@ -25,6 +25,7 @@ const maxMarksPerBase = 3
 // Reasons a text is refused. They are written for the person who typed it.
 var (
 	ErrEmpty        = errors.New("message is empty")
+	ErrInvisible    = errors.New("message has nothing visible")
 	ErrInvalidUTF8  = errors.New("message is not valid UTF-8")
 	ErrTooLong      = errors.New("message is too long")
 	ErrTooManyLines = errors.New("message has too many lines")
@@ -65,6 +66,9 @@ func (l Limits) Message(s string) (string, error) {
 	if strings.TrimSpace(out) == "" {
 		return "", ErrEmpty
 	}
+	if !visible(out) {
+		return "", ErrInvisible
+	}
 	if len(out) > l.Bytes {
 		return "", &TooLongError{Limit: l.Bytes}
 	}
@@ -100,8 +104,12 @@ func strip(s string, keepLF bool) string {
 	b.Grow(len(s))
 	marks := 0        // combining marks after the current base
 	haveBase := false // is there a base a mark may attach to?
+	tagging, tags := false, 0
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
+		if !isTag(r) {
+			tagging, tags = r == blackFlag, 0
+		}
 		switch {
 		case r == 0x1b:
 			i += escapeLen(s[i:])
@@ -129,11 +137,22 @@ func strip(s string, keepLF bool) string {
 			haveBase, marks = true, 0
 		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f:
 			// C0, DEL and C1 controls never pass.
+		case isTag(r):
+			// Tags spell out subdivision flags after a black flag
+			// (🏴 gbeng); anywhere else they hide text.
+			if tagging && tags < maxTags {
+				b.WriteRune(r)
+				tags++
+			}
+			continue
 		case dropped(r):
 		case r == 0x2028 || r == 0x2029 || unicode.Is(unicode.Zs, r):
 			b.WriteByte(' ')
 			haveBase, marks = true, 0
-		case unicode.In(r, unicode.Mn, unicode.Me):
+		case unicode.In(r, unicode.Mn, unicode.Me), r == zwj, r == zwnj:
+			// Joiners are kept for emoji sequences (👩‍💻) and scripts
+			// that need them, and bounded like combining marks: a run of
+			// them is invisible.
 			if haveBase && marks < maxMarksPerBase {
 				b.WriteRune(r)
 				marks++
@@ -146,9 +165,22 @@ func strip(s string, keepLF bool) string {
 	return b.String()
 }
 
-// dropped reports the invisible, bidi and non-characters that are removed.
+const (
+	zwj       = 0x200d  // zero width joiner
+	zwnj      = 0x200c  // zero width non-joiner
+	blackFlag = 0x1f3f4 // 🏴, which tags turn into a subdivision's flag
+	maxTags   = 8       // a subdivision flag takes at most 7
+)
+
+func isTag(r rune) bool { return r >= 0xe0020 && r <= 0xe007f }
+
+// dropped reports the invisible, bidi and non-characters that are removed:
+// format characters (Unicode's Cf) but the joiners emoji need, and the
+// explicit list below, which predates the rule and names what it is for.
 func dropped(r rune) bool {
 	switch {
+	case r != zwj && r != zwnj && unicode.Is(unicode.Cf, r):
+		return true
 	case r == 0x061c, r == 0x200e, r == 0x200f,
 		r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069: // bidi controls
 		return true
@@ -243,4 +275,19 @@ func trimLines(s string) string {
 		lines = lines[:len(lines)-1]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// visible reports whether s puts anything a person can see on the screen:
+// not only spaces, fillers that draw blank (Hangul fillers, the blank
+// braille pattern) and characters of no width.
+func visible(s string) bool {
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r), r == 0x3164, r == 0x115f, r == 0x1160, r == 0xffa0, r == 0x2800:
+		case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf), isTag(r):
+		default:
+			return true
+		}
+	}
+	return false
 }

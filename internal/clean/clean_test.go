@@ -77,11 +77,16 @@ func TestMessageRefuses(t *testing.T) {
 		{"invalid UTF-8", "a\xffb", clean.ErrInvalidUTF8},
 		{"too long", strings.Repeat("x", clean.DefaultLimits.Bytes+1), clean.ErrTooLong},
 		{"too many lines", strings.Repeat("x\n", clean.DefaultLimits.Lines) + "x", clean.ErrTooManyLines},
+		{"only Hangul fillers", "\u3164\u3164 \u115f\u1160\uffa0", clean.ErrInvisible},
+		{"only blank braille", "\u2800\u2800\u2800", clean.ErrInvisible},
+		{"only joiners", strings.Repeat("\u200c\u200d", 1500), clean.ErrEmpty},
+		{"only format characters", "\u0600\U0001D173\U0001D174", clean.ErrEmpty},
+		{"a filler with marks", "\u3164\u0301\u200d", clean.ErrInvisible},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := clean.DefaultLimits.Message(tt.in); !errors.Is(err, tt.want) {
-				t.Errorf("Message(%q) error = %v, want %v", tt.in, err, tt.want)
+				t.Errorf("Message(%.40q) error = %v, want %v", tt.in, err, tt.want)
 			}
 		})
 	}
@@ -113,5 +118,28 @@ func TestCleanLineNeverFailsAndStaysOnOneLine(t *testing.T) {
 	got := clean.Line("xterm\x1b[31m\nevil\xff"+strings.Repeat("z", 100), 16)
 	if want := "xterm evilzzzzzz"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// Text that cleans to nothing a person can see is bounded or refused, and
+// what emoji need is kept.
+func TestInvisibleCharactersAreBoundedOrDropped(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"a run of joiners is cut like combining marks", "a" + strings.Repeat("\u200c\u200d", 1500) + "b", "a\u200c\u200d\u200cb"},
+		{"Arabic number signs go", "1\u0600\u06052", "12"},
+		{"musical formatting goes", "a\U0001D173\U0001D17Ab", "ab"},
+		{"an emoji ZWJ sequence stays", "\U0001F469\u200d\U0001F4BB", "\U0001F469\u200d\U0001F4BB"},
+		{"a flag with a variation selector stays", "\U0001F3F3\uFE0F\u200d\U0001F308", "\U0001F3F3\uFE0F\u200d\U0001F308"},
+		{"a subdivision flag keeps its tags", "\U0001F3F4\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F", "\U0001F3F4\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F"},
+		{"tags anywhere else go", "hi\U000E0067\U000E0062 there", "hi there"},
+		{"endless tags after a flag are cut", "\U0001F3F4" + strings.Repeat("\U000E0061", 100), "\U0001F3F4" + strings.Repeat("\U000E0061", 8)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := clean.DefaultLimits.Message(tt.in)
+			if err != nil || got != tt.want {
+				t.Errorf("Message(%.40q) = %+.60q, %v; want %+.60q", tt.in, got, err, tt.want)
+			}
+		})
 	}
 }
