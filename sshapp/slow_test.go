@@ -152,7 +152,7 @@ func (o *orderCheck) state() (int, error) {
 func TestASlowReaderIsCutOffAndNobodyElseWaits(t *testing.T) {
 	const readers, messages = 100, 1000
 	ts := testserver.Start(t, testserver.Options{
-		Room:   room.Options{MessageRate: 1e6, MessageBurst: messages},
+		Room: room.Options{MessageRate: 1e6, MessageBurst: messages},
 		// Long enough that the full queue, not the stuck write, removes
 		// the stuck one, even on a busy machine.
 		Limits: sshd.Limits{WriteTimeout: 8 * time.Second},
