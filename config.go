@@ -82,8 +82,9 @@ func settings(c *config, getenv func(string) string) []setting {
 		{"Sessions", "input-rate", "SIZE", "input a session may send per second", (*size)(&sl.InputRate), sizeString(t.InputRate)},
 		{"Sessions", "input-burst", "SIZE", "input a session may send at once", (*size)(&sl.InputBurst), sizeString(t.InputBurst)},
 		{"Sessions", "max-paste", "SIZE", "largest paste; a larger one is dropped", (*size)(&sl.PasteMax), sizeString(t.PasteMax)},
+		{"Sessions", "lookup-interval", "DUR", "time between one person's /who, /whois and /banned", (*duration)(&sl.LookupEvery), t.LookupEvery.String()},
 
-		{"Messages", "message-rate", "N", "messages and invitations a person may send per second", (*rate)(&o.MessageRate), fmt.Sprint(r.MessageRate)},
+		{"Messages", "message-rate", "N", "messages, invitations and commands a person may send per second", (*rate)(&o.MessageRate), fmt.Sprint(r.MessageRate)},
 		{"Messages", "message-burst", "N", "messages a person may send at once", (*count)(&o.MessageBurst), itoa(r.MessageBurst)},
 		{"Messages", "max-message-size", "SIZE", "size of one message", (*size)(&o.Text.Bytes), sizeString(r.Text.Bytes)},
 		{"Messages", "max-message-lines", "N", "lines in one message", (*count)(&o.Text.Lines), itoa(r.Text.Lines)},

@@ -229,14 +229,15 @@ func (s *Files) Bans() []Ban {
 	return out
 }
 
-// Banned returns the ban in force on fingerprint (if not empty) or addr.
-func (s *Files) Banned(fingerprint, addr string) (Ban, bool) {
+// Banned lists the bans in force on fingerprint (if not empty) or addr.
+func (s *Files) Banned(fingerprint, addr string) []Ban {
+	var out []Ban
 	for _, b := range s.Bans() {
 		if fingerprint != "" && b.Fingerprint == fingerprint || addr != "" && b.Addr == addr {
-			return b, true
+			out = append(out, b)
 		}
 	}
-	return Ban{}, false
+	return out
 }
 
 // change runs a read-modify-write under the lock file: another process may
@@ -293,14 +294,18 @@ func (s *Files) writeBans() error {
 	var b bytes.Buffer
 	b.WriteString("# chatroom bans, written by the server's /ban and /unban. One ban a line:\n")
 	b.WriteString("# key FINGERPRINT UNTIL BY NAME REASON...  or  addr ADDRESS UNTIL BY NAME REASON...\n")
+	b.WriteString("# or  keyaddr FINGERPRINT ADDRESS UNTIL BY NAME REASON... (a key, and guests from its address)\n")
 	now := s.now()
 	for _, bn := range s.bans {
 		if !bn.Until.IsZero() && !now.Before(bn.Until) {
 			continue // expired: forget it
 		}
 		kind, what := "key", bn.Fingerprint
-		if what == "" {
+		switch {
+		case what == "":
 			kind, what = "addr", bn.Addr
+		case bn.Addr != "":
+			kind, what = "keyaddr", bn.Fingerprint+" "+bn.Addr
 		}
 		until := "never"
 		if !bn.Until.IsZero() {
@@ -353,15 +358,19 @@ func readNames(path string) (map[string]*Binding, error) {
 func readBans(path string) ([]Ban, error) {
 	var bans []Ban
 	err := readLines(path, func(n int, f []string) error {
-		if len(f) < 5 || f[0] != "key" && f[0] != "addr" {
-			return fmt.Errorf("want key|addr WHAT UNTIL BY NAME REASON")
-		}
-		b := Ban{By: fromDash(f[3]), Name: fromDash(f[4]), Reason: strings.Join(f[5:], " ")}
-		if f[0] == "key" {
+		var b Ban
+		switch {
+		case len(f) >= 6 && f[0] == "keyaddr":
+			b.Fingerprint, b.Addr = f[1], f[2]
+			f = append(f[:1], f[2:]...) // the rest reads as the other kinds do
+		case len(f) >= 5 && f[0] == "key":
 			b.Fingerprint = f[1]
-		} else {
+		case len(f) >= 5 && f[0] == "addr":
 			b.Addr = f[1]
+		default:
+			return fmt.Errorf("want key|addr WHAT UNTIL BY NAME REASON, or keyaddr FINGERPRINT ADDRESS UNTIL BY NAME REASON")
 		}
+		b.By, b.Name, b.Reason = fromDash(f[3]), fromDash(f[4]), strings.Join(f[5:], " ")
 		if f[2] != "never" {
 			t, err := time.Parse(time.RFC3339, f[2])
 			if err != nil {

@@ -148,15 +148,25 @@ func TestBansByKeyAndAddressLastAndLift(t *testing.T) {
 	if err := st.Ban(names.Ban{Addr: "203.0.113.10", Until: time.Now().Add(-time.Minute), Name: "old"}); err != nil {
 		t.Fatal(err)
 	}
-	again, _ := names.OpenFiles(dir)
-	if b, ok := again.Banned(fp, "192.0.2.1"); !ok || b.Reason != "spam and worse" || !b.Until.IsZero() {
-		t.Errorf("key ban: %+v %v", b, ok)
+	kfp := keys.Fingerprint(testkit.KeyFor(t, "k"))
+	if err := st.Ban(names.Ban{Fingerprint: kfp, Addr: "198.51.100.7", By: "alice", Name: "kim", Reason: "both"}); err != nil {
+		t.Fatal(err)
 	}
-	if _, ok := again.Banned("", "203.0.113.9"); !ok {
+	again, _ := names.OpenFiles(dir)
+	if b := again.Banned(fp, "192.0.2.1"); len(b) != 1 || b[0].Reason != "spam and worse" || !b[0].Until.IsZero() {
+		t.Errorf("key ban: %+v", b)
+	}
+	if b := again.Banned("", "203.0.113.9"); len(b) != 1 {
 		t.Error("address ban lost")
 	}
-	if _, ok := again.Banned("", "203.0.113.10"); ok {
+	if b := again.Banned("", "203.0.113.10"); len(b) != 0 {
 		t.Error("an expired ban still holds")
+	}
+	if b := again.Banned("", "198.51.100.7"); len(b) != 1 || b[0].Fingerprint != kfp || b[0].Reason != "both" {
+		t.Errorf("a ban on a key and its address, by address: %+v", b)
+	}
+	if n, _ := again.Unban(kfp); n != 1 {
+		t.Error("unban by fingerprint")
 	}
 	if n, err := again.Unban("mallory"); n != 1 || err != nil {
 		t.Errorf("unban by name: %d %v", n, err)

@@ -36,8 +36,9 @@ type Store interface {
 	Unban(what string) (int, error)
 	// Bans lists the bans in force.
 	Bans() []Ban
-	// Banned is the ban in force on fingerprint (if not empty) or addr.
-	Banned(fingerprint, addr string) (Ban, bool)
+	// Banned lists the bans in force that name fingerprint (if not empty)
+	// or addr; what each ban covers is the caller's policy.
+	Banned(fingerprint, addr string) []Ban
 	// Flush saves what is kept in batches (last-seen times).
 	Flush() error
 }
@@ -51,10 +52,12 @@ type Binding struct {
 	LastSeen    time.Time
 }
 
-// Ban keeps a key or an address out until a time (zero: for ever).
+// Ban keeps a key or an address out until a time (zero: for ever). A ban
+// on a key also holds the address the key was banned from, if it was
+// online then.
 type Ban struct {
-	Fingerprint string // a key's, or
-	Addr        string // an address (IPv4, or an IPv6 /64)
+	Fingerprint string // a key's, or "" for a ban on an address alone
+	Addr        string // an address (IPv4, or an IPv6 /64), or ""
 	Until       time.Time
 	By          string // the moderator who banned
 	Name        string // the name the person had

@@ -55,6 +55,14 @@ func (m *member) Leave() {
 	}
 }
 
+// Spend takes one send from the member's allowance.
+func (m *member) Spend() error {
+	r := m.room
+	r.mu.Lock()
+	defer r.unlock()
+	return m.canSend()
+}
+
 // Say sends text to the main room.
 func (m *member) Say(text string) error {
 	r := m.room

@@ -171,6 +171,10 @@ type Member interface {
 	Leave()
 	// Say sends text to the main room.
 	Say(text string) error
+	// Spend takes one send from the member's allowance, as a message
+	// would, for something else that costs the server (a command); it
+	// fails as Say does when the member sends too fast.
+	Spend() error
 	// Invite asks the member called name to a private chat.
 	Invite(name string) error
 	// Answer accepts or declines an invitation addressed to this member.

@@ -526,3 +526,34 @@ func TestKickRemovesWithAReasonEveryoneSees(t *testing.T) {
 		t.Error("kicked someone absent")
 	}
 }
+
+// Commands cost what messages cost: spending and saying draw on one
+// allowance.
+func TestSpendingAndSayingShareOneAllowance(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	r := room.New(room.Options{MessageRate: 1, MessageBurst: 3, Now: func() time.Time { return now }})
+	a := join(t, r, "a")
+	if err := a.Spend(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Say("one"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Spend(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Say("two"); !errors.Is(err, room.ErrSlowDown) {
+		t.Errorf("a fourth send in a burst of 3: %v", err)
+	}
+	if err := a.Spend(); !errors.Is(err, room.ErrSlowDown) {
+		t.Errorf("a fifth: %v", err)
+	}
+	now = now.Add(time.Second)
+	if err := a.Spend(); err != nil {
+		t.Errorf("a second later: %v", err)
+	}
+	a.Leave()
+	if err := a.Spend(); !errors.Is(err, room.ErrNotMember) {
+		t.Errorf("after leaving: %v", err)
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"sync"
 	"time"
 
+	"chatroom/internal/reason"
 	"chatroom/keys"
 	"chatroom/names"
 	"chatroom/room"
+	"chatroom/tui"
 
 	"log/slog"
 )
@@ -62,23 +64,81 @@ func (d *directory) all() []*entry {
 	return out
 }
 
+// seats is every chat session this server runs, in the room or not: a ban
+// or a key taken off the allow list reaches each of them.
+type seats struct {
+	mu  sync.Mutex
+	all map[*seat]struct{}
+}
+
+func (s *seats) add(st *seat) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.all == nil {
+		s.all = make(map[*seat]struct{})
+	}
+	s.all[st] = struct{}{}
+}
+
+func (s *seats) remove(st *seat) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.all, st)
+}
+
+// matching lists the sessions of the people match picks.
+func (s *seats) matching(match func(*seat) bool) []*seat {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*seat
+	for st := range s.all {
+		if match(st) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 // seat is one session's place: it is the tui.Directory the session sees,
 // and it remembers whom it let into the room so that it can take them out.
 type seat struct {
-	h      *Host
-	id     identity
-	log    *slog.Logger
+	h    *Host
+	id   identity
+	log  *slog.Logger
+	stop chan tui.Stop // ends the session, wherever it is
+
+	mu     sync.Mutex // name and member are read by moderators' sessions
 	name   string
 	member room.Member
+}
+
+// end ends the session with why, for the log and metrics, and a line for
+// the person; the first reason given wins.
+func (st *seat) end(why reason.Reason, text string) {
+	select {
+	case st.stop <- tui.Stop{Why: why, Text: text}:
+	default:
+	}
+}
+
+// joined is the name and member the session has in the room, if any.
+func (st *seat) joined() (string, room.Member) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.name, st.member
 }
 
 var errSaving = errors.New("The server could not save your name; try again in a moment.")
 
 // Join enters the room as name. A name owned by a key is only for that key;
 // a key that joins with a free name comes to own it, saved before the
-// person is let in.
+// person is let in. Bans and the allow list are checked again first: they
+// may have changed since the session began.
 func (st *seat) Join(name string) (room.Member, error) {
 	h := st.h
+	if err := st.mayStay(); err != nil {
+		return nil, err
+	}
 	if b, ok := h.names.Owner(name); ok && !keys.SameKey(b.Key, st.id.key) {
 		return nil, ownedError(name)
 	}
@@ -96,22 +156,45 @@ func (st *seat) Join(name string) (room.Member, error) {
 			return nil, errSaving
 		}
 	}
+	st.mu.Lock()
 	st.name, st.member = name, mem
+	st.mu.Unlock()
 	h.directory.add(&entry{name: name, id: st.id, member: mem, since: time.Now()})
+	// A ban given while this person was joining went to every session it
+	// found; this one may have been too early to be found, so look again.
+	if err := st.mayStay(); err != nil {
+		st.leave()
+		return nil, err
+	}
 	st.log.Info("joined", "name", name, "took_over", mem.Replaced())
 	return mem, nil
+}
+
+// mayStay checks the session against the allow list and the bans as they
+// are now, and ends it if it may not stay.
+func (st *seat) mayStay() error {
+	if !st.h.allowedKey(st.id) {
+		st.end(reason.NotAllowed, "You were "+reason.NotAllowed.Text()+".")
+		return errors.New("This key is no longer allowed here.")
+	}
+	if why, banned := st.h.banned(st.id); banned {
+		st.end(reason.Banned, "Disconnected: "+why+".")
+		return errors.New("You are banned.")
+	}
+	return nil
 }
 
 // leave takes the person out of the room and the directory, and notes when
 // their name was last used.
 func (st *seat) leave() {
-	if st.member == nil {
+	name, member := st.joined()
+	if member == nil {
 		return
 	}
-	st.member.Leave()
-	st.h.directory.remove(st.name, st.member)
+	member.Leave()
+	st.h.directory.remove(name, member)
 	if !st.id.guest() {
-		st.h.names.Seen(st.name)
+		st.h.names.Seen(name)
 	}
 }
 

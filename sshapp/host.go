@@ -61,6 +61,7 @@ type Host struct {
 	admins    atomic.Pointer[keys.KeySet]
 	allowed   atomic.Pointer[keys.KeySet]
 	directory directory
+	seats     seats // every session, in the room or on the join screen
 	limits    tui.Limits
 	log       *slog.Logger
 	obs       Observer
@@ -87,7 +88,9 @@ func (h *Host) Serve(s *sshd.Session) {
 		s.Refuse(reason.Banned, why)
 		return
 	}
-	seat := &seat{h: h, id: id, log: s.Log}
+	seat := &seat{h: h, id: id, log: s.Log, stop: make(chan tui.Stop, 1)}
+	h.seats.add(seat)
+	defer h.seats.remove(seat)
 	defer seat.leave()
 	why := tui.Run(s.Context(), tui.Options{
 		Room:      h.room,
@@ -99,6 +102,7 @@ func (h *Host) Serve(s *sshd.Session) {
 		Resize:    s.Resize,
 		Env:       s.Env,
 		Closing:   s.Closing,
+		Stop:      seat.stop,
 		Log:       s.Log,
 		Limits:    h.limits,
 		Delivered: h.obs.Delivered,

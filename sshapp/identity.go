@@ -55,37 +55,74 @@ func (h *Host) KeyOK(user string, key gossh.PublicKey) bool {
 // GuestOK lets people in without a key, unless only listed keys may connect.
 func (h *Host) GuestOK(string) bool { return h.allowed.Load() == nil }
 
+// allowedKey reports whether id may be here under the allow list as it is now.
+func (h *Host) allowedKey(id identity) bool {
+	set := h.allowed.Load()
+	return set == nil || set.Contains(id.key)
+}
+
 // SetAllowed replaces the keys that may connect (nil: anyone) and closes
-// the sessions of keys no longer in it; everyone else stays.
+// every session whose key is no longer in it, in the room or on the join
+// screen; everyone else stays.
 func (h *Host) SetAllowed(set *keys.KeySet) {
 	h.allowed.Store(set)
 	if set == nil {
 		return
 	}
-	for _, e := range h.directory.all() {
-		if !set.Contains(e.id.key) {
-			h.log.Info("closed", "name", e.name, "key", e.id.fp, "why", reason.NotAllowed)
-			h.obs.Closed(reason.NotAllowed)
-			h.room.Kick(e.name, reason.NotAllowed.Text())
-		}
+	gone := h.seats.matching(func(st *seat) bool { return !set.Contains(st.id.key) })
+	for _, st := range gone {
+		h.log.Info("closed", "key", st.id.fp, "addr", st.id.addr.String(), "why", reason.NotAllowed)
+		h.obs.Closed(reason.NotAllowed)
 	}
+	h.close(gone, reason.NotAllowed, reason.NotAllowed.Text())
 }
 
 // SetAdmins replaces the moderators' keys; open sessions see the change at once.
 func (h *Host) SetAdmins(set *keys.KeySet) { h.admins.Store(set) }
 
-// banned says why this person may not come in, if they may not: a key by
-// its ban, a guest by their address's.
+// close ends these sessions: one in the room is removed from it with why
+// (everyone sees it leave, and it is told "You were WHY."), one on the join
+// screen is told the same and closed.
+func (h *Host) close(sessions []*seat, r reason.Reason, why string) {
+	for _, st := range sessions {
+		st.end(r, "You were "+why+".")
+		if name, m := st.joined(); m != nil {
+			h.room.Kick(name, why)
+		}
+	}
+}
+
+// banned says why this person may not come in, if they may not.
 func (h *Host) banned(id identity) (string, bool) {
-	fp, addr := id.fp, ""
+	for _, b := range h.names.Banned(id.fp, banAddr(id.addr)) {
+		if h.covers(b, id) {
+			return reason.Banned.Text(banTerms(b)), true
+		}
+	}
+	return "", false
+}
+
+// covers says whether ban b keeps id out. A ban on a key holds wherever
+// the key goes, and also keeps out guests from the address it was banned
+// from (so that dropping the key is no way back in). A ban on an address
+// keeps out everyone from it, with a key or not, unless the key is on the
+// allow list or a moderator's (so that a throwaway key is no way back in
+// either). Addresses are IPv4 addresses or IPv6 /64s.
+func (h *Host) covers(b names.Ban, id identity) bool {
+	addr := banAddr(id.addr)
+	switch {
+	case b.Fingerprint != "" && b.Fingerprint == id.fp:
+		return true
+	case b.Fingerprint != "":
+		return id.guest() && b.Addr != "" && b.Addr == addr
+	case b.Addr == "" || b.Addr != addr:
+		return false
+	}
 	if id.guest() {
-		addr = banAddr(id.addr)
+		return true
 	}
-	b, ok := h.names.Banned(fp, addr)
-	if !ok {
-		return "", false
-	}
-	return reason.Banned.Text(banTerms(b)), true
+	trusted := h.allowed.Load().Contains(id.key) || h.moderator(id)
+	return !trusted
 }
 
 // banTerms is how long a ban lasts and why, as the banned person is told.

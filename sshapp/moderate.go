@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"chatroom/internal/clean"
+	"chatroom/internal/reason"
 	"chatroom/names"
 	"chatroom/room"
 )
@@ -75,15 +76,19 @@ func (st *seat) ban(target, rest string) (string, bool) {
 	shown := clean.Line(target, 2*room.MaxNameLen)
 	ban := names.Ban{By: st.name, Name: target}
 	first, more, _ := strings.Cut(rest, " ")
-	if d, ok := parseBanTime(first); ok {
-		ban.Until, rest = time.Now().Add(d), strings.TrimSpace(more)
+	length := ""
+	if d, forever, ok := parseBanTime(first); ok {
+		rest = strings.TrimSpace(more)
+		length = " for good"
+		if !forever {
+			ban.Until, length = time.Now().Add(d), " for "+first
+		}
 	}
 	ban.Reason = clean.Line(rest, 200)
 	switch e, online := h.directory.get(target); {
-	case online && e.id.guest():
-		ban.Addr = banAddr(e.id.addr)
 	case online:
-		ban.Fingerprint = e.id.fp
+		// The key, and the address it came from; a guest, the address.
+		ban.Fingerprint, ban.Addr = e.id.fp, banAddr(e.id.addr)
 	default:
 		b, bound := h.names.Owner(target)
 		if !bound {
@@ -95,18 +100,19 @@ func (st *seat) ban(target, rest string) (string, bool) {
 		st.log.Error("saving a ban", "err", err)
 		return "The ban could not be saved.", true
 	}
-	why := "banned by " + st.name
-	if !ban.Until.IsZero() {
-		why += " for " + first
-	}
+	why := "banned by " + st.name + length
 	if ban.Reason != "" {
 		why += ": " + ban.Reason
 	}
 	st.log.Info("banned", "name", target, "by", st.name, "key", ban.Fingerprint, "addr", ban.Addr, "until", ban.Until)
-	if !h.room.Kick(target, why) {
-		return shown + " is banned.", false
+	// Every session the ban covers goes, in the room or on the join
+	// screen, this moderator's own excepted.
+	hit := h.seats.matching(func(o *seat) bool { return o != st && h.covers(ban, o.id) })
+	h.close(hit, reason.Banned, why)
+	for range hit {
+		h.obs.Closed(reason.Banned)
 	}
-	return "", false
+	return fmt.Sprintf("%s is banned%s; %d session(s) closed.", shown, length, len(hit)), false
 }
 
 func (st *seat) unban(what string) (string, bool) {
@@ -181,16 +187,38 @@ func since(t time.Time) string {
 	return fmt.Sprintf("%d days", int(d.Hours()/24))
 }
 
-// parseBanTime reads a ban's length: a Go duration or a number of days
-// ("7d").
-func parseBanTime(s string) (time.Duration, bool) {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n <= 0 || strconv.Itoa(n) != days {
-			return 0, false
+// forever is how long a ban must be to count as for good: anything longer
+// is, and durations past it need no arithmetic that could overflow.
+const forever = 100 * 365 * 24 * time.Hour
+
+// parseBanTime reads a ban's length: Go's units (90s, 10m, 1h30m) and days
+// (7d), each number a whole one or with a fraction. A length past about a
+// hundred years is for good.
+func parseBanTime(s string) (d time.Duration, forGood, ok bool) {
+	units := map[string]float64{"s": 1, "m": 60, "h": 3600, "d": 86400}
+	total := 0.0 // seconds
+	for s != "" {
+		i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+		if i <= 0 {
+			return 0, false, false
 		}
-		return time.Duration(n) * 24 * time.Hour, true
+		n, err := strconv.ParseFloat(s[:i], 64)
+		j := i
+		for j < len(s) && (s[j] < '0' || s[j] > '9') && s[j] != '.' {
+			j++
+		}
+		unit, ok := units[s[i:j]]
+		if err != nil || !ok {
+			return 0, false, false
+		}
+		total += n * unit
+		s = s[j:]
 	}
-	d, err := time.ParseDuration(s)
-	return d, err == nil && d > 0
+	switch {
+	case total < 1:
+		return 0, false, false
+	case total >= forever.Seconds():
+		return 0, true, true
+	}
+	return time.Duration(total * float64(time.Second)), false, true
 }

@@ -193,7 +193,7 @@ func TestInvitationsExpire(t *testing.T) {
 }
 
 func TestInvitationsThatCannotBe(t *testing.T) {
-	ts := testserver.Start(t, testserver.Options{})
+	ts := testserver.Start(t, quick)
 	alice := testkit.Join(t, ts.Addr, "alice")
 	bob := testkit.Join(t, ts.Addr, "bob")
 	testkit.Say(t, alice, "/invite alice")

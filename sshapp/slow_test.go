@@ -174,7 +174,10 @@ func TestASlowReaderIsCutOffAndNobodyElseWaits(t *testing.T) {
 		clients[i] = c
 	}
 	px := startProxy(t, ts.Addr)
-	stuck, err := termtest.Dial(px.addr, "stuck", termtest.Options{})
+	// A big screen: a session that falls behind draws only its last
+	// screenful, and a small one would take long to fill the buffers on
+	// the way to a client that stopped reading.
+	stuck, err := termtest.Dial(px.addr, "stuck", termtest.Options{Width: 200, Height: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"chatroom/internal/clean"
 	"chatroom/room"
@@ -34,7 +35,11 @@ type Directory interface {
 type command struct {
 	name, args, help string
 	moderators       bool // only moderators may run it, and only they see it in /help
-	run              func(m *model, args string) tea.Cmd
+	// A command costs what a message costs (it draws on the same
+	// allowance) unless it is free; a lookup, which costs the server
+	// more, may also run only once every lookupEvery.
+	free, lookup bool
+	run          func(m *model, args string) tea.Cmd
 }
 
 // commands is every command, in the order /help lists them. It is filled in
@@ -44,16 +49,16 @@ var commands []command
 func init() {
 	commands = []command{
 		{name: "/invite", args: "NAME", help: "invite NAME to a private chat (or click a name in the top bar)", run: (*model).inviteCmd},
-		{name: "/close", help: "close this private chat", run: (*model).closeCmd},
-		{name: "/who", help: "list who is online (guests have no key)", run: (*model).whoCmd},
-		{name: "/whois", args: "NAME", help: "who NAME is: their key, and how long they have been here", run: (*model).whoisCmd},
+		{name: "/close", help: "close this private chat", free: true, run: (*model).closeCmd},
+		{name: "/who", help: "list who is online (guests have no key)", lookup: true, run: (*model).whoCmd},
+		{name: "/whois", args: "NAME", help: "who NAME is: their key, and how long they have been here", lookup: true, run: (*model).whoisCmd},
 		{name: "/mouse", help: "turn mouse reporting off or on (off lets the terminal select text)", run: (*model).mouseCmd},
 		{name: "/help", help: "this help", run: (*model).helpCmd},
-		{name: "/quit", help: "leave (or Ctrl+C)", run: func(m *model, _ string) tea.Cmd { return m.quit(endMsg{text: goodbyeText}) }},
+		{name: "/quit", help: "leave (or Ctrl+C)", free: true, run: func(m *model, _ string) tea.Cmd { return m.quit(endMsg{text: goodbyeText}) }},
 		{name: "/kick", args: "NAME [REASON]", help: "close NAME's session; everyone sees why", moderators: true},
-		{name: "/ban", args: "NAME [DURATION] [REASON]", help: "kick and keep out NAME's key (a guest's address), for good or for 90m, 7d...", moderators: true},
+		{name: "/ban", args: "NAME [DURATION] [REASON]", help: "close and keep out NAME's key and address (a guest: the address), for good or 90m, 7d...", moderators: true},
 		{name: "/unban", args: "WHAT", help: "lift the bans on a name, a key fingerprint or an address", moderators: true},
-		{name: "/banned", help: "list the bans", moderators: true},
+		{name: "/banned", help: "list the bans", moderators: true, lookup: true},
 		{name: "/release", args: "NAME", help: "free a name from the key that owns it", moderators: true},
 	}
 	for i, c := range commands {
@@ -95,26 +100,51 @@ func help(moderator bool) string {
 	return b.String()
 }
 
-// command runs a line that starts with a slash.
+// command runs a line that starts with a slash. A command the person may
+// not run yet (too fast) is put back in the input line.
 func (m *model) command(line string) tea.Cmd {
 	name, args, _ := strings.Cut(strings.TrimSpace(line), " ")
 	args = strings.TrimSpace(args)
-	for _, c := range commands {
-		if c.name != name {
-			continue
-		}
-		if c.moderators && !m.dir.Moderator() {
-			m.note(m.tabs[m.active], true, fmt.Sprintf("Not allowed: only moderators may %s.", name))
+	here := m.tabs[m.active]
+	c := findCommand(name)
+	if c == nil || !c.free {
+		if err := m.member.Spend(); err != nil {
+			m.input.set(line)
+			m.note(here, true, "Not done: "+err.Error()+" (commands count too). It is still in the input line; press Enter again in a moment.")
 			return nil
 		}
-		if c.args != "" && !strings.HasPrefix(c.args, "[") && args == "" {
-			m.note(m.tabs[m.active], true, fmt.Sprintf("Usage: %s %s", c.name, c.args))
-			return nil
-		}
-		return c.run(m, args)
 	}
-	m.note(m.tabs[m.active], true, fmt.Sprintf("Unknown command %s. /help lists the commands; //%s sends it as a message.",
-		clean.Line(name, 32), clean.Line(strings.TrimPrefix(name, "/"), 32)))
+	switch {
+	case c == nil:
+		m.note(here, true, fmt.Sprintf("Unknown command %s. /help lists the commands; //%s sends it as a message.",
+			clean.Line(name, 32), clean.Line(strings.TrimPrefix(name, "/"), 32)))
+		return nil
+	case c.moderators && !m.dir.Moderator():
+		m.note(here, true, fmt.Sprintf("Not allowed: only moderators may %s.", name))
+		return nil
+	case c.args != "" && !strings.HasPrefix(c.args, "[") && args == "":
+		m.note(here, true, fmt.Sprintf("Usage: %s %s", c.name, c.args))
+		return nil
+	}
+	if c.lookup {
+		now := m.clock()
+		if wait := m.lastLookup.Add(m.lookupEvery).Sub(now); wait > 0 {
+			m.input.set(line)
+			m.note(here, true, fmt.Sprintf("Not done: /who, /whois and /banned may be used once every %s; try again in %s.",
+				m.lookupEvery, wait.Round(100*time.Millisecond)))
+			return nil
+		}
+		m.lastLookup = now
+	}
+	return c.run(m, args)
+}
+
+func findCommand(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
+		}
+	}
 	return nil
 }
 
@@ -128,16 +158,23 @@ func (m *model) whoisCmd(name string) tea.Cmd {
 	return nil
 }
 
+// whoShows is how many names /who lists; the count says how many more.
+const whoShows = 50
+
 func (m *model) whoCmd(string) tea.Cmd {
 	online := m.room.Online() // now, not as of the last frame
-	names := make([]string, online.Len())
+	names := make([]string, min(online.Len(), whoShows))
 	for i := range names {
 		names[i] = online.At(i)
 		if m.dir.Guest(names[i]) {
 			names[i] += " (guest)"
 		}
 	}
-	m.note(m.tabs[m.active], false, fmt.Sprintf("%d online: %s", len(names), strings.Join(names, ", ")))
+	text := fmt.Sprintf("%d online: %s", online.Len(), strings.Join(names, ", "))
+	if more := online.Len() - len(names); more > 0 {
+		text += fmt.Sprintf(" and %d more", more)
+	}
+	m.note(m.tabs[m.active], false, text)
 	return nil
 }
 

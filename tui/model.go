@@ -80,6 +80,8 @@ type model struct {
 	topWaiting    bool          // a top bar redraw is scheduled
 	cancelFocus   bool          // the dialog's Cancel button has focus
 	mouse         bool          // mouse reporting is on
+	lookupEvery   time.Duration // spaces the costly commands
+	lastLookup    time.Time     // when one last ran
 
 	// Drawing state.
 	frame     bytes.Buffer
@@ -91,34 +93,37 @@ type model struct {
 
 // modelOptions are what a model is made of.
 type modelOptions struct {
-	room      room.Broker
-	dir       Directory
-	theme     *theme
-	out       io.Writer
-	log       *slog.Logger
-	size      Size
-	inputMax  int // runes the input line holds (at least a whole paste)
-	delivered func(time.Duration)
-	release   tea.Cmd
+	room     room.Broker
+	dir      Directory
+	theme    *theme
+	out      io.Writer
+	log      *slog.Logger
+	size     Size
+	inputMax int // runes the input line holds (at least a whole paste)
+	// lookupEvery spaces /who, /whois and /banned.
+	lookupEvery time.Duration
+	delivered   func(time.Duration)
+	release     tea.Cmd
 }
 
 // newModel makes the model for one session; start joins.
 func newModel(o modelOptions) *model {
 	return &model{
-		room:      o.room,
-		dir:       o.dir,
-		th:        o.theme,
-		out:       o.out,
-		log:       o.log,
-		joined:    make(chan room.Member, 1),
-		clock:     time.Now,
-		release:   o.release,
-		delivered: o.delivered,
-		width:     o.size.Width,
-		height:    o.size.Height,
-		mouse:     true,
-		input:     editor{limit: o.inputMax},
-		dirty:     dirtyAll,
+		room:        o.room,
+		dir:         o.dir,
+		th:          o.theme,
+		out:         o.out,
+		log:         o.log,
+		joined:      make(chan room.Member, 1),
+		clock:       time.Now,
+		release:     o.release,
+		delivered:   o.delivered,
+		width:       o.size.Width,
+		height:      o.size.Height,
+		mouse:       true,
+		input:       editor{limit: o.inputMax},
+		lookupEvery: o.lookupEvery,
+		dirty:       dirtyAll,
 	}
 }
 

@@ -40,8 +40,11 @@ type Options struct {
 	Env    []string
 	// Closing is closed when the server begins to shut down.
 	Closing <-chan struct{}
-	Log     *slog.Logger
-	Limits  Limits
+	// Stop ends the session, wherever it is (the join screen too), with a
+	// reason and the line left on the terminal: for a ban, say.
+	Stop   <-chan Stop
+	Log    *slog.Logger
+	Limits Limits
 	// Delivered, if set, is told how long after it was sent each message
 	// reached the terminal.
 	Delivered func(time.Duration)
@@ -56,17 +59,27 @@ type Limits struct {
 	InputRate, InputBurst int
 	// PasteMax is the largest bracketed paste; a larger one is dropped.
 	PasteMax int
+	// LookupEvery spaces the commands that cost the server the most to
+	// answer (/who, /whois, /banned) for one person.
+	LookupEvery time.Duration
 }
 
 // DefaultLimits are the limits a zero Limits takes.
-var DefaultLimits = Limits{InputRate: 8 << 10, InputBurst: 64 << 10, PasteMax: 64 << 10}
+var DefaultLimits = Limits{InputRate: 8 << 10, InputBurst: 64 << 10, PasteMax: 64 << 10, LookupEvery: 3 * time.Second}
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
 	l.InputRate = cmp.Or(l.InputRate, d.InputRate)
 	l.InputBurst = cmp.Or(l.InputBurst, d.InputBurst)
 	l.PasteMax = cmp.Or(l.PasteMax, d.PasteMax)
+	l.LookupEvery = cmp.Or(l.LookupEvery, d.LookupEvery)
 	return l
+}
+
+// Stop is why the server ends a session, and the line the person is left with.
+type Stop struct {
+	Why  reason.Reason
+	Text string
 }
 
 // endMsg ends the session: why, for the log and metrics (0 when the person
@@ -94,7 +107,7 @@ func Run(ctx context.Context, o Options) reason.Reason {
 	th := themeFor(colorprofile.Env(o.Env))
 	m := newModel(modelOptions{
 		room: o.Room, dir: o.Directory, theme: th, out: o.Out, log: o.Log,
-		size: o.Size, inputMax: o.Limits.PasteMax, delivered: o.Delivered,
+		size: o.Size, inputMax: o.Limits.PasteMax, lookupEvery: o.Limits.LookupEvery, delivered: o.Delivered,
 		// With the renderer off and no input, Bubble Tea's frame ticker is
 		// all it still runs while idle. Releasing the terminal stops it;
 		// the event loop carries on.
@@ -130,7 +143,7 @@ func Run(ctx context.Context, o Options) reason.Reason {
 		readInput(ctx, o.In, chunks, consumed)
 	}()
 	pm := &pump{
-		p: p, log: o.Log, joined: m.joined, resize: o.Resize, closing: o.Closing,
+		p: p, log: o.Log, joined: m.joined, resize: o.Resize, closing: o.Closing, stop: o.Stop,
 		chunks: chunks, consumed: consumed,
 		parser:  newInputParser(o.Limits.PasteMax),
 		limiter: newInputLimiter(o.Limits.InputRate, o.Limits.InputBurst),
@@ -198,6 +211,7 @@ type pump struct {
 	joined   <-chan room.Member
 	resize   <-chan Size
 	closing  <-chan struct{}
+	stop     <-chan Stop
 	chunks   <-chan []byte
 	consumed chan<- struct{}
 	parser   *inputParser
@@ -268,6 +282,9 @@ func (pm *pump) run(ctx context.Context) {
 			pm.events(member.Take(nil), true)
 			pm.p.Send(endOf(member.Err()))
 			ready, gone = nil, nil
+		case st := <-pm.stop:
+			pm.p.Send(endMsg{st.Why, st.Text})
+			pm.stop = nil
 		case <-pm.closing:
 			pm.p.Send(shutdownMsg{})
 			pm.closing = nil

@@ -1,6 +1,11 @@
 package tui
 
-import "chatroom/room"
+import (
+	"chatroom/internal/clean"
+	"chatroom/room"
+	"fmt"
+	"strings"
+)
 
 // The main room and the private chats are tabs; each keeps its own
 // history, scroll position and unread mark.
@@ -64,7 +69,20 @@ func (m *model) dropDialog(match func(*room.Event) bool) {
 
 // note adds a line of our own to t.
 func (m *model) note(t *tab, alert bool, text string) {
-	m.add(t, item{note: text, alert: alert, at: m.clock()})
+	m.add(t, item{note: boundNote(text), alert: alert, at: m.clock()})
+}
+
+// boundNote cuts a note to what a message may hold, so that nothing the
+// server says to one person (a long /banned) costs more than a message.
+func boundNote(s string) string {
+	lim := clean.DefaultLimits
+	if lines := strings.Split(s, "\n"); len(lines) > lim.Lines {
+		s = strings.Join(lines[:lim.Lines-1], "\n") + fmt.Sprintf("\n… and %d more lines", len(lines)-lim.Lines+1)
+	}
+	if len(s) > lim.Bytes {
+		s = strings.ToValidUTF8(s[:lim.Bytes-len("…")], "") + "…"
+	}
+	return s
 }
 
 // add appends it to t and arranges for it to be seen: printed at the bottom
