@@ -224,3 +224,21 @@ func TestInvisibleMessagesAreRefusedAndZeroWidthRunsBounded(t *testing.T) {
 		t.Errorf("messages seen: %+.80q, want only a, three joiners, b", got)
 	}
 }
+
+// Typing that arrives in one read (a script, a bot, a terminal without
+// paste mode) is drawn once: 2,799 characters once made 2,799 redraws of
+// the input line, 353 KB back to the sender.
+func TestInputArrivingAtOnceIsDrawnOnce(t *testing.T) {
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	testkit.WaitRow(t, alice, 23, `^>$`)
+	before := alice.BytesRead()
+	text := strings.Repeat("typing fast ", 233) + "END" // 2,799 bytes
+	testkit.Send(t, alice, text)
+	testkit.WaitRow(t, alice, 23, `END$`)
+	out := alice.BytesRead() - before
+	t.Logf("%d bytes in, %d bytes out: %.2f out per byte in", len(text), out, float64(out)/float64(len(text)))
+	if out > 4<<10 {
+		t.Errorf("%d bytes typed at once drew %d bytes, want a few KB at most", len(text), out)
+	}
+}

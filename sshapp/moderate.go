@@ -137,8 +137,11 @@ func (st *seat) bans() (string, bool) {
 	fmt.Fprintf(&b, "%d banned:", len(bans))
 	for _, bn := range bans {
 		what := "key " + shortFP(bn.Fingerprint)
-		if bn.Fingerprint == "" {
+		switch {
+		case bn.Fingerprint == "":
 			what = "address " + bn.Addr
+		case bn.Addr != "":
+			what += ", and guests from " + bn.Addr
 		}
 		until := "for good"
 		if !bn.Until.IsZero() {

@@ -186,6 +186,40 @@ func (m *model) Update(msg tea.Msg) (next tea.Model, cmd tea.Cmd) {
 			next, cmd = m, m.quit(endMsg{reason.Crash, reason.Crash.Text()})
 		}
 	}()
+	if batch, ok := msg.(inputBatch); ok {
+		// A chunk of input is applied whole and drawn once: a script
+		// typing 3,000 characters costs one redraw of the input line,
+		// not 3,000.
+		var cmds []tea.Cmd
+		for _, in := range batch {
+			if m.phase == phaseDone {
+				break
+			}
+			cmds = append(cmds, m.handle(in))
+		}
+		cmd = tea.Batch(cmds...)
+	} else {
+		cmd = m.handle(msg)
+	}
+	if err := m.draw(); err != nil {
+		return m, tea.Quit
+	}
+	if evs, ok := msg.(eventsMsg); ok && m.delivered != nil {
+		now := m.clock()
+		for _, ev := range evs {
+			if ev.Kind == room.Message || ev.Kind == room.PrivateMessage {
+				m.delivered(now.Sub(ev.Time))
+			}
+		}
+	}
+	return m, cmd
+}
+
+// inputBatch is the input decoded from one read, in order.
+type inputBatch []tea.Msg
+
+// handle folds one message into the model; Update draws after.
+func (m *model) handle(msg tea.Msg) (cmd tea.Cmd) {
 	switch msg := msg.(type) {
 	case resizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -224,18 +258,7 @@ func (m *model) Update(msg tea.Msg) (next tea.Model, cmd tea.Cmd) {
 	case tea.MouseWheelMsg:
 		m.wheel(msg.Mouse())
 	}
-	if err := m.draw(); err != nil {
-		return m, tea.Quit
-	}
-	if evs, ok := msg.(eventsMsg); ok && m.delivered != nil {
-		now := m.clock()
-		for _, ev := range evs {
-			if ev.Kind == room.Message || ev.Kind == room.PrivateMessage {
-				m.delivered(now.Sub(ev.Time))
-			}
-		}
-	}
-	return m, cmd
+	return cmd
 }
 
 // quit ends the session; Run restores the terminal and prints why.

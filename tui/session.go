@@ -333,16 +333,20 @@ func presenceOnly(evs []*room.Event) bool {
 // deliver sends input to the program within the input rate; what is over it
 // is dropped, and the user is told once.
 func (pm *pump) deliver(msgs []inputMsg, now time.Time) {
+	var batch inputBatch
 	for _, in := range msgs {
 		if !pm.limiter.allow(in.size, now) {
 			if !pm.dropping {
 				pm.dropping = true
-				pm.p.Send(inputDroppedMsg{rate: pm.rate})
+				batch = append(batch, inputDroppedMsg{rate: pm.rate})
 			}
 			continue
 		}
 		pm.dropping = false
-		pm.p.Send(in.msg)
+		batch = append(batch, in.msg)
+	}
+	if len(batch) > 0 {
+		pm.p.Send(batch)
 	}
 }
 
