@@ -59,8 +59,9 @@ func settings(c *config, getenv func(string) string) []setting {
 		{"Keys", "allow-keys", "FILE", "only the keys in this authorized_keys file may connect (reread on SIGHUP)", (*text)(&c.allowKeys), "anyone may connect"},
 		{"Keys", "admin-keys", "FILE", "the moderators' keys, an authorized_keys file (reread on SIGHUP)", (*text)(&c.adminKeys), "no moderators"},
 
+		{"Connections", "version-timeout", "DUR", "time a new connection has to send its SSH version line", (*duration)(&l.VersionTimeout), d.VersionTimeout.String()},
 		{"Connections", "handshake-timeout", "DUR", "time allowed for the SSH handshake", (*duration)(&l.HandshakeTimeout), d.HandshakeTimeout.String()},
-		{"Connections", "max-unauthenticated", "N", "connections in their handshake at once", (*count)(&l.MaxUnauthenticated), itoa(d.MaxUnauthenticated)},
+		{"Connections", "max-unauthenticated", "N", "connections in their handshake at once (about 18 KiB each)", (*count)(&l.MaxUnauthenticated), itoa(d.MaxUnauthenticated)},
 		{"Connections", "early-drop-from", "N", "from this many, new handshakes are dropped at random", (*count)(&l.EarlyDropFrom), itoa(d.EarlyDropFrom)},
 		{"Connections", "per-addr-handshakes", "N", "handshakes at once from one address (IPv6: one /64)", (*count)(&l.PerAddrHandshakes), itoa(d.PerAddrHandshakes)},
 		{"Connections", "per-addr-connections", "N", "connections open from one address", (*count)(&l.PerAddrConnections), itoa(d.PerAddrConnections)},

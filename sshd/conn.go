@@ -1,6 +1,7 @@
 package sshd
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -26,6 +27,8 @@ type connState struct {
 	sessions atomic.Int32 // session channels opened
 	chatting atomic.Bool  // a chat session started
 	timer    *time.Timer  // closes a connection that opens no chat
+	version  *time.Timer  // closes a connection that sends no version line
+	spoke    atomic.Bool  // the client's version line has arrived
 	once     sync.Once
 }
 
@@ -43,9 +46,21 @@ type guardedConn struct {
 	s  *Server
 }
 
+// Read watches for the end of the client's version line, the first line
+// it sends; until then the version timer runs.
+func (c *guardedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if !c.st.spoke.Load() && bytes.IndexByte(p[:n], '\n') >= 0 {
+		c.st.spoke.Store(true)
+		c.st.version.Stop()
+	}
+	return n, err
+}
+
 func (c *guardedConn) Close() error {
 	c.st.once.Do(func() {
 		c.st.ticket.closed()
+		c.st.version.Stop()
 		if c.st.timer != nil {
 			c.st.timer.Stop()
 		}
@@ -75,6 +90,15 @@ func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 		return nil
 	}
 	st := &connState{ticket: t, raw: conn, accepted: time.Now()}
+	// A socket that says nothing costs little, but it holds a place among
+	// the handshakes: it must speak first, and soon.
+	st.version = time.AfterFunc(s.limits.VersionTimeout, func() {
+		if !st.spoke.Load() {
+			s.log.Info("closed", "remote", conn.RemoteAddr().String(), "why", reason.VersionTimeout, "after", s.limits.VersionTimeout)
+			s.obs.Closed(reason.VersionTimeout)
+			_ = conn.Close()
+		}
+	})
 	ctx.SetValue(connStateKey{}, st)
 	s.obs.Connection(true)
 	if t.refuse.why != 0 {

@@ -52,12 +52,12 @@ func TestEarlyDropGrowsTowardsTheCap(t *testing.T) {
 	if tk, _ := g.admit(tcp("127.0.0.1")); tk == nil {
 		t.Error("a draw of 0.31 refused at the drop point (p = 0.3)")
 	}
-	g.random = func() float64 { return 0.999 }
+	g.random = func() float64 { return 0.9999999 }
 	for g.unauth < lim.MaxUnauthenticated-1 {
 		g.admit(tcp("127.0.0.1"))
 	}
 	if tk, _ := g.admit(tcp("127.0.0.1")); tk == nil {
-		t.Error("the last place below the cap was refused by a draw of 0.999")
+		t.Error("the last place below the cap was refused by a draw of 0.9999999")
 	}
 	if tk, _ := g.admit(tcp("127.0.0.1")); tk != nil {
 		t.Error("admitted past the cap")

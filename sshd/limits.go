@@ -8,6 +8,9 @@ import (
 // Limits bound what clients can make the server do. Zero fields take the
 // defaults in DefaultLimits (LimitLoopback is off unless set).
 type Limits struct {
+	// VersionTimeout is how long a new connection has to send its SSH
+	// version line, the first thing a client says.
+	VersionTimeout time.Duration
 	// HandshakeTimeout bounds the SSH handshake, authentication included.
 	HandshakeTimeout time.Duration
 	// MaxUnauthenticated caps connections still in their handshake; from
@@ -47,9 +50,10 @@ type Limits struct {
 
 // DefaultLimits are the limits a zero Limits takes.
 var DefaultLimits = Limits{
+	VersionTimeout:     5 * time.Second,
 	HandshakeTimeout:   20 * time.Second,
-	MaxUnauthenticated: 128,
-	EarlyDropFrom:      64,
+	MaxUnauthenticated: 4096,
+	EarlyDropFrom:      3072,
 	PerAddrHandshakes:  8,
 	PerAddrConnections: 16,
 	PerAddrNew:         32,
@@ -69,6 +73,7 @@ var DefaultLimits = Limits{
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
+	l.VersionTimeout = cmp.Or(l.VersionTimeout, d.VersionTimeout)
 	l.HandshakeTimeout = cmp.Or(l.HandshakeTimeout, d.HandshakeTimeout)
 	l.MaxUnauthenticated = cmp.Or(l.MaxUnauthenticated, d.MaxUnauthenticated)
 	l.EarlyDropFrom = min(cmp.Or(l.EarlyDropFrom, d.EarlyDropFrom), l.MaxUnauthenticated)

@@ -265,3 +265,45 @@ func TestTheKeyExchangeIsStrict(t *testing.T) {
 		t.Errorf("key exchange algorithms lack strict KEX: %s", kex)
 	}
 }
+
+// Sockets that say nothing, or only their version line, cannot lock
+// people out: 300 of them once filled the 128 places for handshakes. Each
+// must send its version line within the version timeout, and the places
+// are counted in thousands.
+func TestSilentSocketsCannotLockPeopleOut(t *testing.T) {
+	const silent, versionOnly = 1000, 300
+	for _, limitLoopback := range []bool{false, true} {
+		t.Run(fmt.Sprintf("limit-loopback=%v", limitLoopback), func(t *testing.T) {
+			lim := sshd.Limits{LimitLoopback: limitLoopback, VersionTimeout: time.Second, HandshakeTimeout: 5 * time.Second}
+			ts := start(t, lim)
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(addrMe)}}
+			var quiet []net.Conn
+			for i := range silent + versionOnly {
+				c, err := d.Dial("tcp", ts.Addr)
+				if err != nil {
+					t.Fatalf("socket %d: %v", i, err)
+				}
+				t.Cleanup(func() { c.Close() })
+				if i < silent {
+					quiet = append(quiet, c)
+				} else {
+					c.Write([]byte("SSH-2.0-idle\r\n"))
+				}
+			}
+			began := time.Now()
+			c := testkit.Connect(t, ts.Addr, "alice", termtest.Options{LocalIP: addrOther, Timeout: lim.HandshakeTimeout})
+			testkit.WaitText(t, c, "Welcome, alice.")
+			t.Logf("behind %d silent and %d version-only sockets, a client got in after %v", silent, versionOnly, time.Since(began))
+
+			// The silent ones are gone by the version timeout (and a
+			// moment for the server to get round to all of them).
+			deadline := time.Now().Add(lim.VersionTimeout + 3*time.Second)
+			for i, q := range quiet {
+				q.SetReadDeadline(deadline)
+				if _, err := io.Copy(io.Discard, q); err != nil {
+					t.Fatalf("silent socket %d still open %v after the last was opened: %v", i, time.Since(began), err)
+				}
+			}
+		})
+	}
+}

@@ -24,14 +24,15 @@ const (
 	Banned                            // a moderator's ban
 
 	// Ends: the server closed a connection or a session.
-	Keepalive    // no answer to keepalives
-	WriteStall   // a write to the client made no progress
-	InputFlood   // input far over the rate for long
-	PasteFlood   // a paste that kept coming
-	ShellTimeout // logged in, opened no chat
-	SlowConsumer // could not keep up with the room
-	Crash        // a bug in the session
-	NotAllowed   // the key was removed from --allow-keys
+	Keepalive      // no answer to keepalives
+	WriteStall     // a write to the client made no progress
+	InputFlood     // input far over the rate for long
+	PasteFlood     // a paste that kept coming
+	ShellTimeout   // logged in, opened no chat
+	VersionTimeout // connected, sent no SSH version line in time
+	SlowConsumer   // could not keep up with the room
+	Crash          // a bug in the session
+	NotAllowed     // the key was removed from --allow-keys
 	last
 )
 
@@ -53,6 +54,7 @@ var table = [...]struct{ word, text string }{
 	InputFlood:      {"input_flood", "Disconnected: more than %v KiB/s of input for 5 seconds."},
 	PasteFlood:      {"paste_flood", "Disconnected: a paste kept coming long after it was too big."},
 	ShellTimeout:    {"shell_timeout", "no chat was opened"},
+	VersionTimeout:  {"version_timeout", "no SSH version line in time"},
 	SlowConsumer:    {"slow_consumer", "disconnected: your connection could not keep up with the room"},
 	Crash:           {"crash", "Sorry: chatroom hit an internal error. Please connect again."},
 	NotAllowed:      {"not_allowed", "removed: this key is no longer allowed"},
