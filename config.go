@@ -74,6 +74,7 @@ func settings(c *config, getenv func(string) string) []setting {
 		{"Connections", "keepalive-max", "N", "unanswered keepalives that close a connection", (*count)(&l.KeepaliveMax), itoa(d.KeepaliveMax)},
 		{"Connections", "shell-timeout", "DUR", "time a connection has to open the chat", (*duration)(&l.ShellTimeout), d.ShellTimeout.String()},
 		{"Connections", "write-timeout", "DUR", "a write stuck this long closes the connection", (*duration)(&l.WriteTimeout), d.WriteTimeout.String()},
+		{"Connections", "send-buffer", "SIZE", "the kernel's send buffer for each connection: how much a stuck reader can absorb", (*size)(&l.SendBuffer), sizeString(d.SendBuffer)},
 		{"Connections", "exit-grace", "DUR", "a connection still open this long after its chat ended is closed", (*duration)(&l.ExitGrace), d.ExitGrace.String()},
 		{"Connections", "max-key-size", "SIZE", "largest public key accepted; certificates are never accepted", (*size)(&l.MaxKeySize), sizeString(d.MaxKeySize)},
 
@@ -89,8 +90,7 @@ func settings(c *config, getenv func(string) string) []setting {
 		{"Messages", "message-burst", "N", "messages a person may send at once", (*count)(&o.MessageBurst), itoa(r.MessageBurst)},
 		{"Messages", "max-message-size", "SIZE", "size of one message", (*size)(&o.Text.Bytes), sizeString(r.Text.Bytes)},
 		{"Messages", "max-message-lines", "N", "lines in one message", (*count)(&o.Text.Lines), itoa(r.Text.Lines)},
-		{"Messages", "queue-events", "N", "events waiting for one person before they are cut off", (*count)(&o.QueueLen), itoa(r.QueueLen)},
-		{"Messages", "queue-size", "SIZE", "bytes waiting for one person before they are cut off", (*size)(&o.QueueBytes), sizeString(r.QueueBytes)},
+		{"Messages", "queue-events", "N", "events waiting for one person (8 bytes each); past it their oldest messages are skipped", (*count)(&o.QueueLen), itoa(r.QueueLen)},
 		{"Messages", "invite-ttl", "DUR", "how long an invitation stays open", (*duration)(&o.InviteTTL), r.InviteTTL.String()},
 	}
 }

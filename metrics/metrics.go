@@ -26,6 +26,7 @@ type Metrics struct {
 	fanout      prometheus.Histogram
 	refusals    *prometheus.CounterVec
 	evictions   *prometheus.CounterVec
+	slow        prometheus.Counter
 }
 
 // New makes the metrics for a server of room r.
@@ -55,7 +56,11 @@ func New(r *room.Room) *Metrics {
 			Name: "chatroom_evictions_total", Help: "Connections and sessions the server ended, by reason.",
 		}, []string{"reason"}),
 	}
-	m.reg.MustRegister(m.connections, m.sessions, m.handshakes, m.fanout, m.refusals, m.evictions,
+	m.slow = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "chatroom_slow_consumers_total",
+		Help: "Connections closed because a write to them made no progress for the write timeout.",
+	})
+	m.reg.MustRegister(m.connections, m.sessions, m.handshakes, m.fanout, m.refusals, m.evictions, m.slow,
 		roomCollector{r},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -83,7 +88,12 @@ func (m *Metrics) Session(open bool)             { add(m.sessions, open) }
 func (m *Metrics) Handshake(d time.Duration)     { m.handshakes.Observe(d.Seconds()) }
 func (m *Metrics) Delivered(delay time.Duration) { m.fanout.Observe(delay.Seconds()) }
 func (m *Metrics) Refused(why reason.Reason)     { m.refusals.WithLabelValues(why.String()).Inc() }
-func (m *Metrics) Closed(why reason.Reason)      { m.evictions.WithLabelValues(why.String()).Inc() }
+func (m *Metrics) Closed(why reason.Reason) {
+	m.evictions.WithLabelValues(why.String()).Inc()
+	if why == reason.WriteStall {
+		m.slow.Inc()
+	}
+}
 
 func add(g prometheus.Gauge, up bool) {
 	if up {
@@ -99,13 +109,11 @@ type roomCollector struct{ r *room.Room }
 var (
 	membersDesc  = prometheus.NewDesc("chatroom_members", "People in the room.", nil, nil)
 	messagesDesc = prometheus.NewDesc("chatroom_messages_total", "Messages sent, by kind.", []string{"kind"}, nil)
-	slowDesc     = prometheus.NewDesc("chatroom_slow_consumers_total", "People removed because their connection could not keep up.", nil, nil)
 )
 
 func (c roomCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- membersDesc
 	ch <- messagesDesc
-	ch <- slowDesc
 }
 
 func (c roomCollector) Collect(ch chan<- prometheus.Metric) {
@@ -114,5 +122,4 @@ func (c roomCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(messagesDesc, prometheus.CounterValue, float64(st.Messages), "room")
 	ch <- prometheus.MustNewConstMetric(messagesDesc, prometheus.CounterValue, float64(st.Private), "private")
 	ch <- prometheus.MustNewConstMetric(messagesDesc, prometheus.CounterValue, float64(st.Invitations), "invitation")
-	ch <- prometheus.MustNewConstMetric(slowDesc, prometheus.CounterValue, float64(st.SlowConsumers))
 }

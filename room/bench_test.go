@@ -12,7 +12,7 @@ import (
 func BenchmarkBroadcast(b *testing.B) {
 	for _, n := range []int{100, 1000, 5000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			r := room.New(room.Options{QueueLen: 1 << 20, QueueBytes: 1 << 30, MessageRate: 1e12, MessageBurst: 1 << 30})
+			r := room.New(room.Options{QueueLen: 1 << 20, MessageRate: 1e12, MessageBurst: 1 << 30})
 			members := make([]room.Member, n)
 			for i := range members {
 				members[i], _ = r.Join(fmt.Sprintf("m%d", i), "")

@@ -33,7 +33,14 @@ const (
 	// ChatClosed says From ended private chat Chat; Reason says how
 	// (ReasonClosed, ReasonLeft). The chat is read-only from now on.
 	ChatClosed
+	// Skipped says the member fell so far behind that the Skipped oldest
+	// messages waiting for it were dropped. It is the member's own.
+	Skipped
 )
+
+// missable reports whether a member that falls behind may miss an event
+// of this kind: it loses a line of the stream, not its state.
+func (k Kind) missable() bool { return k == Message || k == Joined || k == Left }
 
 // Reasons carried in an event's Reason.
 const (
@@ -62,6 +69,7 @@ type Event struct {
 	Chat     ChatID
 	Accepted bool
 	Online   *Presence
+	Skipped  int // in Skipped events: how many messages were dropped
 }
 
 // Peer is the other person of a two-person event, seen by me.
@@ -70,11 +78,6 @@ func (e *Event) Peer(me string) string {
 		return e.To
 	}
 	return e.From
-}
-
-// size estimates what an event costs to hold, for queue accounting.
-func (e *Event) size() int {
-	return 96 + len(e.From) + len(e.To) + len(e.Text) + len(e.Reason)
 }
 
 // Presence is who is online, sorted. A Presence never changes once made, so

@@ -30,14 +30,14 @@ func (m *member) Replaced() bool { return m.replaced }
 func (m *member) Ready() <-chan struct{} { return m.q.ready }
 
 // Take appends the waiting events, oldest first, to buf and returns it.
-func (m *member) Take(buf []*Event) []*Event { return m.q.take(buf) }
+func (m *member) Take(buf []*Event) []*Event { return m.q.take(buf, m.room.opts.Now()) }
 
 // Done is closed when the member is out of the room: it left, was removed,
 // or the room closed. Events already waiting can still be taken.
 func (m *member) Done() <-chan struct{} { return m.done }
 
-// Err says why the member is out: nil after Leave, ErrSlowConsumer,
-// ErrTakenOver, a *KickedError, or a *ClosedError. It is only meaningful once Done is closed.
+// Err says why the member is out: nil after Leave, ErrTakenOver, a
+// *KickedError, or a *ClosedError. It is only meaningful once Done is closed.
 func (m *member) Err() error {
 	m.room.mu.Lock()
 	defer m.room.mu.Unlock()
@@ -49,7 +49,7 @@ func (m *member) Err() error {
 func (m *member) Leave() {
 	r := m.room
 	r.mu.Lock()
-	defer r.unlock()
+	defer r.mu.Unlock()
 	if !m.gone {
 		r.remove(m, nil, "")
 	}
@@ -59,7 +59,7 @@ func (m *member) Leave() {
 func (m *member) Spend() error {
 	r := m.room
 	r.mu.Lock()
-	defer r.unlock()
+	defer r.mu.Unlock()
 	return m.canSend()
 }
 
@@ -71,7 +71,7 @@ func (m *member) Say(text string) error {
 		return err
 	}
 	r.mu.Lock()
-	defer r.unlock()
+	defer r.mu.Unlock()
 	if err := m.canSend(); err != nil {
 		return err
 	}

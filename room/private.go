@@ -28,7 +28,7 @@ func (c *chat) peer(m *member) *member {
 func (m *member) Invite(name string) error {
 	r := m.room
 	r.mu.Lock()
-	defer r.unlock()
+	defer r.mu.Unlock()
 	if m.gone {
 		return ErrNotMember
 	}
@@ -73,7 +73,7 @@ func (m *member) Invite(name string) error {
 func (m *member) Answer(id InviteID, accept bool) error {
 	r := m.room
 	r.mu.Lock()
-	defer r.unlock()
+	defer r.mu.Unlock()
 	if m.gone {
 		return ErrNotMember
 	}
@@ -93,7 +93,7 @@ func (m *member) SendPrivate(id ChatID, text string) error {
 		return err
 	}
 	r.mu.Lock()
-	defer r.unlock()
+	defer r.mu.Unlock()
 	if m.gone {
 		return ErrNotMember
 	}
@@ -119,7 +119,7 @@ func (m *member) SendPrivate(id ChatID, text string) error {
 func (m *member) CloseChat(id ChatID) error {
 	r := m.room
 	r.mu.Lock()
-	defer r.unlock()
+	defer r.mu.Unlock()
 	c := m.chats[id]
 	if c == nil {
 		return ErrNoSuchChat
@@ -151,7 +151,7 @@ func (r *Room) answer(inv *invite, accept bool) {
 
 func (r *Room) expire(inv *invite) {
 	r.mu.Lock()
-	defer r.unlock()
+	defer r.mu.Unlock()
 	if r.invites[inv.id] != inv {
 		return // answered, cancelled or closed in the meantime
 	}

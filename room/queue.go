@@ -1,46 +1,69 @@
 package room
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
-// queue holds a member's undelivered events. It is bounded by count and by
-// bytes; push never blocks and reports whether the event fit.
+// queue is a member's backlog: pointers to shared events, oldest first,
+// bounded in count. push never blocks. A member that falls behind is never
+// removed for it: when the backlog is full, the oldest message, join or
+// leave makes room (the member draws less and is told how much it missed);
+// what a member needs to keep its state (invitations, answers, private
+// chats) is dropped only if there is nothing else.
 type queue struct {
-	mu       sync.Mutex
-	evs      []*Event
-	bytes    int
-	maxLen   int
-	maxBytes int
-	ready    chan struct{} // holds a token while evs is not empty
+	mu      sync.Mutex
+	evs     []*Event
+	max     int
+	skipped int           // messages dropped since the last take
+	ready   chan struct{} // holds a token while evs is not empty
 }
 
-func newQueue(maxLen, maxBytes int) *queue {
-	return &queue{maxLen: maxLen, maxBytes: maxBytes, ready: make(chan struct{}, 1)}
+func newQueue(max int) *queue {
+	return &queue{max: max, ready: make(chan struct{}, 1)}
 }
 
-func (q *queue) push(ev *Event) bool {
-	n := ev.size()
+func (q *queue) push(ev *Event) {
 	q.mu.Lock()
-	if len(q.evs) >= q.maxLen || q.bytes+n > q.maxBytes {
-		q.mu.Unlock()
-		return false
+	if len(q.evs) >= q.max {
+		q.dropOne()
 	}
 	q.evs = append(q.evs, ev)
-	q.bytes += n
 	q.mu.Unlock()
 	select {
 	case q.ready <- struct{}{}:
 	default:
 	}
-	return true
 }
 
-// take appends every waiting event to buf.
-func (q *queue) take(buf []*Event) []*Event {
+// dropOne drops the oldest event that can be missed. Called with q.mu held.
+func (q *queue) dropOne() {
+	i := 0
+	for i < len(q.evs) && !q.evs[i].Kind.missable() {
+		i++
+	}
+	if i == len(q.evs) {
+		i = 0
+	}
+	if q.evs[i].Kind == Message {
+		q.skipped++
+	}
+	copy(q.evs[i:], q.evs[i+1:])
+	q.evs[len(q.evs)-1] = nil
+	q.evs = q.evs[:len(q.evs)-1]
+}
+
+// take appends every waiting event to buf, after a Skipped event if some
+// were dropped.
+func (q *queue) take(buf []*Event, now time.Time) []*Event {
 	q.mu.Lock()
+	if q.skipped > 0 {
+		buf = append(buf, &Event{Kind: Skipped, Time: now, Skipped: q.skipped})
+		q.skipped = 0
+	}
 	buf = append(buf, q.evs...)
 	clear(q.evs)
 	q.evs = q.evs[:0]
-	q.bytes = 0
 	q.mu.Unlock()
 	return buf
 }

@@ -43,9 +43,6 @@ func (e *SlowDownError) Error() string {
 
 func (e *SlowDownError) Is(target error) bool { return target == ErrSlowDown }
 
-// ErrSlowConsumer is why a member is removed when its queue overflows.
-var ErrSlowConsumer = errors.New("disconnected: your connection could not keep up with the room")
-
 // ClosedError is why members are removed when the room closes.
 type ClosedError struct{ Reason string }
 
@@ -54,10 +51,11 @@ func (e *ClosedError) Is(target error) bool { return target == ErrClosed }
 
 // Options configure a Room. Zero fields take the defaults.
 type Options struct {
-	// QueueLen is how many events a member may have waiting (default 256).
+	// QueueLen bounds a member's backlog, in events (default 2048). An
+	// event is shared by everyone who gets it, so a backlog costs a
+	// pointer an event, 16 KiB when full; past it the oldest messages are
+	// dropped, never the member.
 	QueueLen int
-	// QueueBytes is how many bytes of events may wait (default 96 KiB).
-	QueueBytes int
 	// InviteTTL is how long an invitation stays open (default 60 s).
 	InviteTTL time.Duration
 	// MessageRate is how many messages and invitations a member may send
@@ -72,8 +70,7 @@ type Options struct {
 
 // Defaults are the options a zero Options takes.
 var Defaults = Options{
-	QueueLen:     256,
-	QueueBytes:   96 << 10,
+	QueueLen:     2048,
 	InviteTTL:    60 * time.Second,
 	MessageRate:  2,
 	MessageBurst: 5,
@@ -84,25 +81,23 @@ var Defaults = Options{
 type Room struct {
 	opts Options
 
-	mu       sync.Mutex // guards everything below; never held during I/O
-	closed   bool
-	members  map[string]*member
-	online   *Presence
-	invites  map[InviteID]*invite
-	nextID   uint64
-	evicting []*member // members whose queue overflowed, to remove
+	mu      sync.Mutex // guards everything below; never held during I/O
+	closed  bool
+	members map[string]*member
+	online  *Presence
+	invites map[InviteID]*invite
+	nextID  uint64
 
 	// Counters for Stats, updated with the lock held, read without it.
-	messages, private, invitations, slow atomic.Uint64
+	messages, private, invitations atomic.Uint64
 }
 
 // Stats counts what the room has done since it was made.
 type Stats struct {
-	Members       int    // in the room now
-	Messages      uint64 // main-room messages
-	Private       uint64 // private messages
-	Invitations   uint64 // invitations sent
-	SlowConsumers uint64 // members removed because they could not keep up
+	Members     int    // in the room now
+	Messages    uint64 // main-room messages
+	Private     uint64 // private messages
+	Invitations uint64 // invitations sent
 }
 
 // Stats reports the room's counters.
@@ -111,14 +106,13 @@ func (r *Room) Stats() Stats {
 	n := len(r.members)
 	r.mu.Unlock()
 	return Stats{Members: n, Messages: r.messages.Load(), Private: r.private.Load(),
-		Invitations: r.invitations.Load(), SlowConsumers: r.slow.Load()}
+		Invitations: r.invitations.Load()}
 }
 
 // New makes an empty, open room.
 func New(opts Options) *Room {
 	d := Defaults
 	opts.QueueLen = cmp.Or(opts.QueueLen, d.QueueLen)
-	opts.QueueBytes = cmp.Or(opts.QueueBytes, d.QueueBytes)
 	opts.InviteTTL = cmp.Or(opts.InviteTTL, d.InviteTTL)
 	opts.MessageRate = cmp.Or(opts.MessageRate, d.MessageRate)
 	opts.MessageBurst = cmp.Or(opts.MessageBurst, d.MessageBurst)
@@ -163,8 +157,8 @@ type Member interface {
 	// Done is closed when the member is out of the room: it left, was
 	// removed, or the room closed. Events already waiting can still be taken.
 	Done() <-chan struct{}
-	// Err says why the member is out: nil after Leave, ErrSlowConsumer,
-	// ErrTakenOver, a *KickedError, or a *ClosedError. It is only
+	// Err says why the member is out: nil after Leave, ErrTakenOver, a
+	// *KickedError, or a *ClosedError. It is only
 	// meaningful once Done is closed.
 	Err() error
 	// Leave takes the member out; everyone sees them leave once.
@@ -197,7 +191,7 @@ func (r *Room) Join(name, id string) (Member, error) {
 		return nil, err
 	}
 	r.mu.Lock()
-	defer r.unlock()
+	defer r.mu.Unlock()
 	if r.closed {
 		return nil, ErrClosed
 	}
@@ -205,7 +199,7 @@ func (r *Room) Join(name, id string) (Member, error) {
 		room:    r,
 		name:    name,
 		id:      id,
-		q:       newQueue(r.opts.QueueLen, r.opts.QueueBytes),
+		q:       newQueue(r.opts.QueueLen),
 		done:    make(chan struct{}),
 		sends:   rate.NewLimiter(rate.Limit(r.opts.MessageRate), r.opts.MessageBurst),
 		chats:   make(map[ChatID]*chat),
@@ -277,7 +271,7 @@ func (e *KickedError) Error() string { return e.Reason }
 func (r *Room) Kick(name, reason string) bool {
 	reason = clean.Line(reason, 200)
 	r.mu.Lock()
-	defer r.unlock()
+	defer r.mu.Unlock()
 	m := r.members[name]
 	if m == nil {
 		return false
@@ -297,7 +291,7 @@ func (r *Room) Online() *Presence {
 // It is safe to call more than once.
 func (r *Room) Close(reason string) {
 	r.mu.Lock()
-	defer r.unlock()
+	defer r.mu.Unlock()
 	if r.closed {
 		return
 	}
@@ -361,32 +355,9 @@ func (r *Room) broadcast(ev *Event) {
 	}
 }
 
-// deliver queues ev for m without waiting. A member whose queue is full is
-// marked for removal; it is removed when the lock is released, so one slow
-// member never delays the others. Called with r.mu held.
+// deliver queues ev for m without waiting. Called with r.mu held.
 func (r *Room) deliver(m *member, ev *Event) {
-	if m.gone || m.q.push(ev) {
-		return
+	if !m.gone {
+		m.q.push(ev)
 	}
-	for _, e := range r.evicting {
-		if e == m {
-			return
-		}
-	}
-	r.evicting = append(r.evicting, m)
-}
-
-// unlock removes slow consumers, whose removal may overflow others in turn,
-// and then releases r.mu.
-func (r *Room) unlock() {
-	for len(r.evicting) > 0 {
-		m := r.evicting[0]
-		r.evicting = r.evicting[1:]
-		if !m.gone {
-			r.slow.Add(1)
-			r.remove(m, ErrSlowConsumer, "too slow to keep up")
-		}
-	}
-	r.evicting = nil
-	r.mu.Unlock()
 }

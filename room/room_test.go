@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -113,7 +114,7 @@ func TestJoinAndLeaveAreSeenByEveryoneWithPresence(t *testing.T) {
 }
 
 func TestMessagesReachEveryoneInOneOrder(t *testing.T) {
-	r := room.New(room.Options{QueueLen: 1000, QueueBytes: 1 << 20, MessageRate: 1e6, MessageBurst: 1000})
+	r := room.New(room.Options{QueueLen: 1000, MessageRate: 1e6, MessageBurst: 1000})
 	var ms []room.Member
 	for i := range 5 {
 		ms = append(ms, join(t, r, fmt.Sprintf("u%d", i)))
@@ -204,12 +205,21 @@ func TestConcurrentJoinsOfOneNameHaveOneWinner(t *testing.T) {
 	}
 }
 
-func TestSlowConsumerIsRemovedAndNobodyElseWaits(t *testing.T) {
+// A member that falls behind is never removed for it: its backlog keeps
+// the newest events, says how many messages it lost, and keeps what its
+// state needs (an invitation) however far behind it is.
+func TestAMemberThatFallsBehindStaysAndIsToldWhatItMissed(t *testing.T) {
 	r := room.New(room.Options{QueueLen: 8, MessageBurst: 100})
 	slow := join(t, r, "slow")
 	fast := join(t, r, "fast")
+	events(slow)
 	var got []*room.Event
 	for i := range 20 {
+		if i == 5 {
+			if err := fast.Invite("slow"); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := fast.Say(fmt.Sprint(i)); err != nil {
 			t.Fatal(err)
 		}
@@ -217,41 +227,31 @@ func TestSlowConsumerIsRemovedAndNobodyElseWaits(t *testing.T) {
 	}
 	select {
 	case <-slow.Done():
+		t.Fatalf("a member that fell behind was removed: %v", slow.Err())
 	default:
-		t.Fatal("slow member not removed")
-	}
-	if !errors.Is(slow.Err(), room.ErrSlowConsumer) {
-		t.Errorf("slow.Err() = %v", slow.Err())
 	}
 	if n := len(only(got, room.Message)); n != 20 {
 		t.Errorf("fast member got %d of 20 messages", n)
 	}
-	left := one(t, got, room.Left)
-	if left.From != "slow" || left.Reason == "" {
-		t.Errorf("left event %+v, want slow with a reason", left)
+	backlog := slow.Take(nil)
+	if len(backlog) != 9 || backlog[0].Kind != room.Skipped || backlog[0].Skipped != 13 {
+		t.Fatalf("slow's backlog: %d events, first %+v; want a note of 13 skipped, then 8", len(backlog), backlog[0])
 	}
-	// What slow had queued before it was cut off is still there to read.
-	if n := len(slow.Take(nil)); n != 8 {
-		t.Errorf("slow has %d events waiting, want its full queue of 8", n)
+	if one(t, backlog, room.Invited).From != "fast" {
+		t.Error("the invitation was dropped")
 	}
-	if slices.Contains(names(r.Online()), "slow") {
-		t.Error("slow still online")
+	var texts []string
+	for _, ev := range only(backlog, room.Message) {
+		texts = append(texts, ev.Text)
 	}
-}
-
-func TestQueueIsBoundedByBytes(t *testing.T) {
-	r := room.New(room.Options{QueueBytes: 16 << 10, MessageBurst: 100})
-	slow := join(t, r, "slow")
-	fast := join(t, r, "fast")
-	big := fmt.Sprintf("%04000d", 0)
-	for range 5 {
-		if err := fast.Say(big); err != nil {
-			t.Fatal(err)
-		}
-		events(fast)
+	if got := strings.Join(texts, " "); got != "13 14 15 16 17 18 19" {
+		t.Errorf("slow kept %q, want the newest messages", got)
 	}
-	if !errors.Is(slow.Err(), room.ErrSlowConsumer) {
-		t.Fatalf("a member holding over 16 KiB was not removed: %v", slow.Err())
+	if !slices.Contains(names(r.Online()), "slow") {
+		t.Error("slow is not online")
+	}
+	if fast.Say("again") != nil || len(only(slow.Take(nil), room.Message)) != 1 {
+		t.Error("slow does not get messages after catching up")
 	}
 }
 

@@ -149,16 +149,17 @@ func (o *orderCheck) state() (int, error) {
 	return o.next, o.err
 }
 
-func TestASlowReaderIsCutOffAndNobodyElseWaits(t *testing.T) {
+// A client that stops reading holds up nobody: the others get every
+// message in order, and it is closed once a write to it has been stuck for
+// the write timeout. (It is not removed for being behind: that only skips
+// what it would have drawn.)
+func TestAStuckReaderIsClosedAndNobodyElseWaits(t *testing.T) {
 	const readers, messages = 100, 1000
 	ts := testserver.Start(t, testserver.Options{
 		Room: room.Options{MessageRate: 1e6, MessageBurst: messages},
-		// Long enough that the full queue, not the stuck write, removes
-		// the stuck one, even on a busy machine.
-		Limits: sshd.Limits{WriteTimeout: 8 * time.Second},
 		// A small send buffer, so that 1000 messages are enough to fill
 		// what lies between the server and a client that stopped reading.
-		SendBuffer: 16 << 10,
+		Limits: sshd.Limits{WriteTimeout: 3 * time.Second, SendBuffer: 16 << 10},
 	})
 	settle := func() int { runtime.GC(); return runtime.NumGoroutine() }
 	baseGoroutines, baseHeap := settle(), heapMiB()
@@ -236,8 +237,8 @@ func TestASlowReaderIsCutOffAndNobodyElseWaits(t *testing.T) {
 	}
 	select {
 	case why := <-stuckLeft:
-		if why != "too slow to keep up" {
-			t.Errorf("stuck left because %q", why)
+		if why != "" {
+			t.Errorf("stuck left because %q, want a plain leave: its connection was closed", why)
 		}
 	case <-time.After(testkit.Wait):
 		t.Error("nobody saw the stuck one leave")

@@ -89,6 +89,9 @@ func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 		_ = conn.Close()
 		return nil
 	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(s.limits.SendBuffer)
+	}
 	st := &connState{ticket: t, raw: conn, accepted: time.Now()}
 	// A socket that says nothing costs little, but it holds a place among
 	// the handshakes: it must speak first, and soon.

@@ -157,8 +157,8 @@ func (t *ticket) authenticated() {
 }
 
 // closed says the connection ended. One that ends before authenticating
-// failed or stalled its handshake; repeated failures from one address earn
-// it a penalty.
+// failed or stalled its handshake (unless we refused it at authentication);
+// repeated failures from one address earn it a penalty.
 func (t *ticket) closed() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -182,6 +182,9 @@ func (t *ticket) closed() {
 		return
 	}
 	a.handshaking--
+	if t.refuse.why != 0 {
+		return // refused by us, not failed by them: no penalty on top
+	}
 	a.failures = append(trimBefore(a.failures, now.Add(-g.lim.PerAddrWindow)), now)
 	if len(a.failures) >= g.lim.PenaltyFailures {
 		a.penalty = min(max(2*a.penalty, g.lim.Penalty), 10*g.lim.Penalty)

@@ -40,6 +40,11 @@ type Limits struct {
 	// WriteTimeout closes a connection whose writes block this long: a client
 	// that stopped reading.
 	WriteTimeout time.Duration
+	// SendBuffer is the kernel's send buffer for each connection. Left to
+	// itself Linux grows it to 4 MiB, which with the SSH window hides a
+	// client that stopped reading for most of a minute of busy chat, and
+	// costs kernel memory per connection.
+	SendBuffer int
 	// ExitGrace is how long a connection may stay open after its session
 	// ended; clients normally hang up at once.
 	ExitGrace time.Duration
@@ -67,6 +72,7 @@ var DefaultLimits = Limits{
 	MaxEnv:             32,
 	MaxEnvBytes:        1 << 10,
 	WriteTimeout:       10 * time.Second,
+	SendBuffer:         256 << 10,
 	ExitGrace:          2 * time.Second,
 	MaxKeySize:         8 << 10,
 }
@@ -90,6 +96,7 @@ func (l Limits) withDefaults() Limits {
 	l.MaxEnv = cmp.Or(l.MaxEnv, d.MaxEnv)
 	l.MaxEnvBytes = cmp.Or(l.MaxEnvBytes, d.MaxEnvBytes)
 	l.WriteTimeout = cmp.Or(l.WriteTimeout, d.WriteTimeout)
+	l.SendBuffer = cmp.Or(l.SendBuffer, d.SendBuffer)
 	l.ExitGrace = cmp.Or(l.ExitGrace, d.ExitGrace)
 	l.MaxKeySize = cmp.Or(l.MaxKeySize, d.MaxKeySize)
 	return l

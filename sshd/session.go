@@ -134,7 +134,7 @@ func (s *Server) handle(sess ssh.Session) {
 	out := newStallWriter(sess, s.limits.WriteTimeout, func() {
 		log.Warn("closed", "why", reason.WriteStall, "after", s.limits.WriteTimeout)
 		s.obs.Closed(reason.WriteStall)
-		closeConn(sess)
+		resetConn(sess)
 	})
 	defer out.stop()
 	if conn, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
@@ -185,6 +185,18 @@ func foldResizes(ctx context.Context, in <-chan ssh.Window, out chan Size) {
 			out <- sz // the only sender, and the buffer is empty
 		}
 	}
+}
+
+// resetConn closes a connection that stopped taking output with a reset,
+// so that the kernel drops what it still holds for it at once, rather than
+// trying to deliver it for minutes.
+func resetConn(sess ssh.Session) {
+	if st := stateOf(sess.Context()); st != nil {
+		if tc, ok := st.raw.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+	}
+	closeConn(sess)
 }
 
 func closeConn(sess ssh.Session) {

@@ -276,7 +276,7 @@ func (m *model) apply(ev *room.Event) {
 	// Room messages go to the main tab; news for me alone goes where I am.
 	main, here := m.tabs[0], m.tabs[m.active]
 	switch ev.Kind {
-	case room.Message:
+	case room.Message, room.Skipped:
 		m.add(main, item{ev: ev})
 	case room.Joined, room.Left:
 		m.online = ev.Online

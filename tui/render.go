@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +49,9 @@ func renderEvent(th *theme, ev *room.Event, width int) []string {
 			text += " (" + ev.Reason + ")"
 		}
 		return layoutLines(th, ev.Time, width, text, th.quiet, 0, "")
+	case room.Skipped:
+		text := fmt.Sprintf("⋯ %d messages skipped: your connection fell behind", ev.Skipped)
+		return layoutLines(th, ev.Time, width, text, th.notice, 0, "")
 	default:
 		return layoutLines(th, ev.Time, width, ev.Text, th.notice, 0, "")
 	}

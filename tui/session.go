@@ -361,8 +361,6 @@ func endOf(err error) endMsg {
 		return endMsg{text: "You were " + kicked.Reason + "."}
 	case errors.Is(err, room.ErrTakenOver):
 		return endMsg{text: "You signed in from elsewhere; this session is closed."}
-	case errors.Is(err, room.ErrSlowConsumer):
-		return endMsg{reason.SlowConsumer, reason.SlowConsumer.Text()}
 	case err != nil:
 		return endMsg{text: err.Error()}
 	}

@@ -30,7 +30,6 @@ const (
 	PasteFlood     // a paste that kept coming
 	ShellTimeout   // logged in, opened no chat
 	VersionTimeout // connected, sent no SSH version line in time
-	SlowConsumer   // could not keep up with the room
 	Crash          // a bug in the session
 	NotAllowed     // the key was removed from --allow-keys
 	last
@@ -55,7 +54,6 @@ var table = [...]struct{ word, text string }{
 	PasteFlood:      {"paste_flood", "Disconnected: a paste kept coming long after it was too big."},
 	ShellTimeout:    {"shell_timeout", "no chat was opened"},
 	VersionTimeout:  {"version_timeout", "no SSH version line in time"},
-	SlowConsumer:    {"slow_consumer", "disconnected: your connection could not keep up with the room"},
 	Crash:           {"crash", "Sorry: chatroom hit an internal error. Please connect again."},
 	NotAllowed:      {"not_allowed", "removed: this key is no longer allowed"},
 }

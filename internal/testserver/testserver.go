@@ -34,9 +34,6 @@ type Options struct {
 	// Broker, if set, wraps the room the sessions see (to break it on
 	// purpose, say).
 	Broker func(room.Broker) room.Broker
-	// SendBuffer, if set, is the TCP send buffer of accepted connections:
-	// small, a stalled client blocks the server's writes sooner.
-	SendBuffer int
 }
 
 // Server is a running test server.
@@ -78,9 +75,6 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.SendBuffer > 0 {
-		l = smallBufferListener{l, o.SendBuffer}
-	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	t.Cleanup(func() {
@@ -93,17 +87,4 @@ func Start(t testing.TB, o Options) *Server {
 		<-served
 	})
 	return &Server{Addr: l.Addr().String(), Room: r, Host: host, SSH: srv, Names: o.Names}
-}
-
-type smallBufferListener struct {
-	net.Listener
-	size int
-}
-
-func (l smallBufferListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if tc, ok := c.(*net.TCPConn); ok {
-		tc.SetWriteBuffer(l.size)
-	}
-	return c, err
 }
