@@ -1,8 +1,6 @@
 package room
 
 import (
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -13,9 +11,11 @@ type Kind uint8
 const (
 	// Message is a main-room message by From.
 	Message Kind = iota + 1
-	// Joined says From joined the room. Online is the room after it.
+	// Joined says From joined the room. (Joins and leaves are not sent
+	// as events: sessions read them from Broker.News.)
 	Joined
-	// Left says From left the room; Reason may say why. Online is the room after it.
+	// Left says From was removed from the room, and Reason why: kicked or
+	// banned. (Plain leaves are in Broker.News.)
 	Left
 	// Invited says From invites you (To) to a private chat; answer Invite.
 	Invited
@@ -68,7 +68,6 @@ type Event struct {
 	Invite   InviteID
 	Chat     ChatID
 	Accepted bool
-	Online   *Presence
 	Skipped  int // in Skipped events: how many messages were dropped
 }
 
@@ -78,45 +77,4 @@ func (e *Event) Peer(me string) string {
 		return e.To
 	}
 	return e.From
-}
-
-// Presence is who is online, sorted. A Presence never changes once made, so
-// it is shared by every event and member that sees it.
-type Presence struct {
-	names []string
-}
-
-// Len is the number of people online.
-func (p *Presence) Len() int {
-	if p == nil {
-		return 0
-	}
-	return len(p.names)
-}
-
-// At is the i-th name in order.
-func (p *Presence) At(i int) string { return p.names[i] }
-
-func (p *Presence) with(name string) *Presence {
-	i, _ := slices.BinarySearchFunc(p.names, name, compareNames)
-	return &Presence{names: slices.Insert(slices.Clip(p.names), i, name)}
-}
-
-func (p *Presence) without(name string) *Presence {
-	i, ok := slices.BinarySearchFunc(p.names, name, compareNames)
-	if !ok {
-		return p
-	}
-	names := make([]string, 0, len(p.names)-1)
-	names = append(append(names, p.names[:i]...), p.names[i+1:]...)
-	return &Presence{names: names}
-}
-
-// compareNames orders names as people read them (alice, Bob, carol) and
-// still tells alice from Alice.
-func compareNames(a, b string) int {
-	if c := strings.Compare(strings.ToLower(a), strings.ToLower(b)); c != 0 {
-		return c
-	}
-	return strings.Compare(a, b)
 }

@@ -84,7 +84,7 @@ type Room struct {
 	mu      sync.Mutex // guards everything below; never held during I/O
 	closed  bool
 	members map[string]*member
-	online  *Presence
+	people  *presence
 	invites map[InviteID]*invite
 	nextID  uint64
 
@@ -124,7 +124,7 @@ func New(opts Options) *Room {
 	return &Room{
 		opts:    opts,
 		members: make(map[string]*member),
-		online:  &Presence{},
+		people:  newPresence(),
 		invites: make(map[InviteID]*invite),
 	}
 }
@@ -138,6 +138,9 @@ type Broker interface {
 	Join(name, id string) (Member, error)
 	// Online is who is in the room now.
 	Online() *Presence
+	// News is who came and went since a snapshot, and a channel closed at
+	// the next change: sessions read it when they draw.
+	News(since *Presence) News
 	// Kick removes the member called name, with a reason everyone sees.
 	Kick(name, reason string) bool
 }
@@ -213,8 +216,7 @@ func (r *Room) Join(name, id string) (Member, error) {
 		return m, nil
 	}
 	r.members[name] = m
-	r.online = r.online.with(name)
-	r.broadcast(&Event{Kind: Joined, Time: r.opts.Now(), From: name, Online: r.online})
+	r.people.add(name)
 	return m, nil
 }
 
@@ -284,7 +286,15 @@ func (r *Room) Kick(name, reason string) bool {
 func (r *Room) Online() *Presence {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.online
+	return r.people.online()
+}
+
+// News is who came and went since the snapshot since (nil: since the
+// room opened), and a channel closed at the next change.
+func (r *Room) News(since *Presence) News {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.people.news(since)
 }
 
 // Close removes every member with the given reason and refuses new joins.
@@ -306,7 +316,8 @@ func (r *Room) Close(reason string) {
 		close(m.done)
 		delete(r.members, name)
 	}
-	r.online = &Presence{}
+	close(r.people.next) // whoever watches sees the room empty
+	r.people = newPresence()
 }
 
 // canSend checks that m is in the room and within its message rate.
@@ -326,7 +337,7 @@ func (r *Room) remove(m *member, err error, why string) {
 	m.gone, m.err = true, err
 	close(m.done)
 	delete(r.members, m.name)
-	r.online = r.online.without(m.name)
+	r.people.remove(m.name, why != "")
 	now := r.opts.Now()
 	for _, inv := range m.invites {
 		inv.timer.Stop()
@@ -345,7 +356,11 @@ func (r *Room) remove(m *member, err error, why string) {
 			r.deliver(p, &Event{Kind: ChatClosed, Time: now, From: m.name, To: p.name, Chat: id, Reason: ReasonLeft})
 		}
 	}
-	r.broadcast(&Event{Kind: Left, Time: now, From: m.name, Reason: why, Online: r.online})
+	if why != "" {
+		// A removal with a reason (a kick, a ban) is news for everyone,
+		// told on its own line.
+		r.broadcast(&Event{Kind: Left, Time: now, From: m.name, Reason: why})
+	}
 }
 
 // broadcast delivers ev to every member. Called with r.mu held.

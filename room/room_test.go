@@ -68,33 +68,46 @@ func TestJoinRefusesTakenAndInvalidNames(t *testing.T) {
 	}
 }
 
-func TestJoinAndLeaveAreSeenByEveryoneWithPresence(t *testing.T) {
+// Who is online is one list and a journal, read when a session draws,
+// not an event per join for every member.
+func TestJoinsAndLeavesAreNewsInTheJournal(t *testing.T) {
 	r := room.New(room.Options{})
+	start := r.Online()
 	alice := join(t, r, "alice")
+	seenByAlice := r.Online()
+	news := r.News(seenByAlice)
 	bob := join(t, r, "Bob")
 	carol := join(t, r, "carol")
-
-	if n := len(only(events(alice), room.Joined)); n != 3 {
-		t.Errorf("alice saw %d joins, want 3 (her own, Bob's, carol's)", n)
+	select {
+	case <-news.Next:
+	default:
+		t.Fatal("Next was not closed by a join")
+	}
+	if n := len(events(alice)); n != 0 {
+		t.Errorf("alice was sent %d events for two joins, want none", n)
 	}
 	if got := names(r.Online()); fmt.Sprint(got) != "[alice Bob carol]" {
 		t.Errorf("online = %v, want [alice Bob carol] (sorted as people read)", got)
 	}
-	bobJoins := only(events(bob), room.Joined)
-	if len(bobJoins) != 2 || bobJoins[0].From != "Bob" || bobJoins[1].From != "carol" {
-		t.Fatalf("bob saw joins %v, want his own and carol's, nothing earlier", bobJoins)
+	n := r.News(seenByAlice)
+	if fmt.Sprint(n.Joined) != "[Bob carol]" || n.JoinedN != 2 || n.LeftN != 0 || n.Online.Len() != 3 {
+		t.Errorf("news since alice joined: %+v", n)
 	}
-	if got := names(bobJoins[1].Online); fmt.Sprint(got) != "[alice Bob carol]" {
-		t.Errorf("presence in carol's join = %v", got)
+	if n := r.News(start); fmt.Sprint(n.Joined) != "[alice Bob carol]" {
+		t.Errorf("news since the start: %+v", n)
 	}
 	events(carol)
 
+	before := r.Online()
 	bob.Leave()
 	bob.Leave() // twice is harmless
+	n = r.News(before)
+	if fmt.Sprint(n.Left) != "[Bob]" || n.LeftN != 1 || n.JoinedN != 0 || fmt.Sprint(names(n.Online)) != "[alice carol]" {
+		t.Errorf("news of bob leaving: %+v", n)
+	}
 	for _, m := range []room.Member{alice, carol} {
-		left := one(t, events(m), room.Left)
-		if left.From != "Bob" || fmt.Sprint(names(left.Online)) != "[alice carol]" {
-			t.Errorf("left event = %+v", left)
+		if evs := events(m); len(evs) != 0 {
+			t.Errorf("%s was sent %d events for a plain leave", m.Name(), len(evs))
 		}
 	}
 	select {
@@ -555,5 +568,26 @@ func TestSpendingAndSayingShareOneAllowance(t *testing.T) {
 	a.Leave()
 	if err := a.Spend(); !errors.Is(err, room.ErrNotMember) {
 		t.Errorf("after leaving: %v", err)
+	}
+}
+
+// A session far behind is told how many came and went, and who of the
+// most recent.
+func TestTheJournalNamesTheRecentAndCountsAll(t *testing.T) {
+	r := room.New(room.Options{})
+	before := r.Online()
+	var ms []room.Member
+	for i := range 400 {
+		ms = append(ms, join(t, r, fmt.Sprintf("p%03d", i)))
+	}
+	for _, m := range ms[:100] {
+		m.Leave()
+	}
+	n := r.News(before)
+	if n.JoinedN != 400 || n.LeftN != 100 || n.Online.Len() != 300 {
+		t.Errorf("counts: %d joined, %d left, %d online", n.JoinedN, n.LeftN, n.Online.Len())
+	}
+	if len(n.Joined)+len(n.Left) != 256 || len(n.Left) != 100 || n.Joined[len(n.Joined)-1] != "p399" {
+		t.Errorf("names: %d joined, %d left", len(n.Joined), len(n.Left))
 	}
 }

@@ -16,7 +16,6 @@ func TestJoiningShowsTheRoomAndWhoIsOnline(t *testing.T) {
 	ts := testserver.Start(t, testserver.Options{})
 	alice := testkit.Join(t, ts.Addr, "alice")
 	testkit.WaitRow(t, alice, 0, `^ 1 online  alice$`)
-	testkit.WaitText(t, alice, "→ alice joined")
 
 	bob := testkit.Join(t, ts.Addr, "Bob")
 	testkit.WaitText(t, alice, "→ Bob joined")
@@ -327,4 +326,33 @@ func TestPastingSeveralLinesSendsOneBlock(t *testing.T) {
 	testkit.WaitRow(t, alice, 23, `^> line one↵line two↵line three$`)
 	testkit.Send(t, alice, testkit.KeyEnter)
 	testkit.WaitText(t, bob, "alice: line one\n      line two\n      line three")
+}
+
+// People who come and go within a quarter of a second are one line, not a
+// line each; a kick is its own line.
+func TestABurstOfJoinsAndLeavesIsOneLine(t *testing.T) {
+	ts := testserver.Start(t, testserver.Options{})
+	viewer := testkit.Join(t, ts.Addr, "viewer", termtest.Options{Width: 100, Height: 30})
+	var crowd []room.Member
+	for i := range 12 {
+		m, err := ts.Room.Join(fmt.Sprintf("p%02d", i), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		crowd = append(crowd, m)
+	}
+	testkit.WaitText(t, viewer, "→ 12 people joined: p00, p01, p02 and 9 more")
+	testkit.WaitRow(t, viewer, 0, `^ 13 online `)
+	for _, m := range crowd[:11] {
+		m.Leave()
+	}
+	testkit.WaitText(t, viewer, "← 11 people left: p00, p01, p02 and 8 more")
+	ts.Room.Kick("p11", "kicked by a test")
+	testkit.WaitText(t, viewer, "← p11 left (kicked by a test)")
+	testkit.Say(t, viewer, "fence")
+	testkit.WaitText(t, viewer, "viewer: fence")
+	screen := viewer.Screen()
+	if strings.Count(screen, " joined") != 1 || strings.Count(screen, "p11 left") != 1 {
+		t.Errorf("want one line of joins and p11's kick once:\n%s", screen)
+	}
 }

@@ -99,7 +99,7 @@ func TestClickingANameInvitesAndClickingOKAccepts(t *testing.T) {
 	}
 	// A click on a tab switches to it.
 	bob.Click(testkit.Find(t, bob, 1, "main"), 1)
-	testkit.WaitText(t, bob, "→ bob joined")
+	testkit.WaitText(t, bob, "Welcome, bob.")
 }
 
 func TestClickingCancelDeclines(t *testing.T) {
@@ -123,7 +123,7 @@ func TestTabsSwitchAndMarkUnreadMessages(t *testing.T) {
 
 	// Ctrl+N wraps around: carol -> main -> bob.
 	testkit.Send(t, alice, testkit.KeyCtrlN)
-	testkit.WaitText(t, alice, "→ alice joined")
+	testkit.WaitText(t, alice, "Welcome, alice.")
 	testkit.Send(t, alice, testkit.KeyCtrlN)
 	testkit.WaitText(t, alice, "Private chat with bob")
 
@@ -215,7 +215,7 @@ func TestInvitationsThatCannotBe(t *testing.T) {
 	// A second invitation to a partner just shows the tab.
 	testkit.Send(t, alice, testkit.KeyCtrlP)
 	testkit.WaitRow(t, alice, 1, `^ main  bob `)
-	testkit.WaitText(t, alice, "→ alice joined")
+	testkit.WaitText(t, alice, "Welcome, alice.")
 	testkit.Say(t, alice, "/invite bob")
 	testkit.WaitText(t, alice, "Private chat with bob")
 	if strings.Contains(bob.Screen(), "│ alice "+dialogText) {

@@ -21,6 +21,8 @@ type (
 	resizeMsg Size
 	// eventsMsg is a batch of room events, oldest first.
 	eventsMsg []*room.Event
+	// newsMsg is who came and went since the last one.
+	newsMsg room.News
 	// shutdownMsg says the server is going down.
 	shutdownMsg struct{}
 	// topTickMsg says a delayed top bar redraw is due.
@@ -55,7 +57,7 @@ type model struct {
 	th     *theme
 	out    io.Writer
 	log    *slog.Logger
-	joined chan room.Member // tells the pump which member to follow
+	joined chan joinedMsg // tells the pump which member to follow
 	clock  func() time.Time
 	// release, run once the program is running, stops Bubble Tea's ticker.
 	release tea.Cmd
@@ -114,7 +116,7 @@ func newModel(o modelOptions) *model {
 		th:          o.theme,
 		out:         o.out,
 		log:         o.log,
-		joined:      make(chan room.Member, 1),
+		joined:      make(chan joinedMsg, 1),
 		clock:       time.Now,
 		release:     o.release,
 		delivered:   o.delivered,
@@ -147,8 +149,8 @@ func (m *model) join(name string) error {
 	m.phase = phaseChat
 	m.name = mem.Name()
 	m.member = mem
-	m.joined <- mem
 	m.online = m.room.Online()
+	m.joined <- joinedMsg{mem, m.online}
 	m.tabs = []*tab{{}}
 	m.active = 0
 	m.input.reset()
@@ -225,11 +227,13 @@ func (m *model) handle(msg tea.Msg) (cmd tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		m.dirty |= dirtyAll
 	case eventsMsg:
-		online := m.online
 		for _, ev := range msg {
 			m.apply(ev)
 		}
-		if m.online != online {
+	case newsMsg:
+		if m.phase == phaseChat {
+			m.online = msg.Online
+			m.announce(room.News(msg))
 			cmd = m.redrawTop()
 		}
 	case topTickMsg:
@@ -278,8 +282,7 @@ func (m *model) apply(ev *room.Event) {
 	switch ev.Kind {
 	case room.Message, room.Skipped:
 		m.add(main, item{ev: ev})
-	case room.Joined, room.Left:
-		m.online = ev.Online
+	case room.Left: // kicked or banned; plain comings and goings are news
 		m.add(main, item{ev: ev})
 	case room.Invited:
 		m.dialogs = append(m.dialogs, ev)

@@ -20,6 +20,7 @@ type item struct {
 	ev    *room.Event
 	note  string
 	alert bool // the note reports a refusal or an error
+	quiet bool // the note is who came and went
 	at    time.Time
 }
 
@@ -30,8 +31,11 @@ func (it *item) lines(th *theme, width int) []string {
 		return sharedLines.get(th, it.ev, width)
 	}
 	style := th.notice
-	if it.alert {
+	switch {
+	case it.alert:
 		style = th.alert
+	case it.quiet:
+		style = th.quiet
 	}
 	return layoutLines(th, it.at, width, it.note, style, 0, "")
 }
@@ -41,8 +45,6 @@ func renderEvent(th *theme, ev *room.Event, width int) []string {
 	switch ev.Kind {
 	case room.Message, room.PrivateMessage:
 		return layoutLines(th, ev.Time, width, ev.From+": "+ev.Text, "", len(ev.From), th.name(ev.From))
-	case room.Joined:
-		return layoutLines(th, ev.Time, width, "→ "+ev.From+" joined", th.quiet, 0, "")
 	case room.Left:
 		text := "← " + ev.From + " left"
 		if ev.Reason != "" {

@@ -143,7 +143,7 @@ func Run(ctx context.Context, o Options) reason.Reason {
 		readInput(ctx, o.In, chunks, consumed)
 	}()
 	pm := &pump{
-		p: p, log: o.Log, joined: m.joined, resize: o.Resize, closing: o.Closing, stop: o.Stop,
+		p: p, log: o.Log, joined: m.joined, resize: o.Resize, closing: o.Closing, stop: o.Stop, room: o.Room,
 		chunks: chunks, consumed: consumed,
 		parser:  newInputParser(o.Limits.PasteMax),
 		limiter: newInputLimiter(o.Limits.InputRate, o.Limits.InputBurst),
@@ -208,7 +208,7 @@ func readInput(ctx context.Context, r io.Reader, chunks chan<- []byte, consumed 
 type pump struct {
 	p        *tea.Program
 	log      *slog.Logger
-	joined   <-chan room.Member
+	joined   <-chan joinedMsg
 	resize   <-chan Size
 	closing  <-chan struct{}
 	stop     <-chan Stop
@@ -220,10 +220,20 @@ type pump struct {
 	now      func() time.Time
 	dropping bool // input is being dropped; the user was told
 
-	held     []*room.Event // joins and leaves waiting for their frame
-	hold     *time.Timer   // fires when they are due
-	holding  bool
-	lastSent time.Time // when room events were last sent
+	// Who came and went: the snapshot last sent, the channel closed at
+	// the next change (nil while gathering news), and a timer that sends
+	// what gathered presenceEvery after the first change.
+	room room.Broker
+	seen *room.Presence
+	next <-chan struct{}
+	news *time.Timer
+}
+
+// joinedMsg tells the pump whom to follow: the member, and who was online
+// when it joined, from which news is counted.
+type joinedMsg struct {
+	member room.Member
+	online *room.Presence
 }
 
 func (pm *pump) run(ctx context.Context) {
@@ -235,9 +245,9 @@ func (pm *pump) run(ctx context.Context) {
 	esc := time.NewTimer(time.Hour)
 	esc.Stop()
 	defer esc.Stop()
-	pm.hold = time.NewTimer(time.Hour)
-	pm.hold.Stop()
-	defer pm.hold.Stop()
+	pm.news = time.NewTimer(time.Hour)
+	pm.news.Stop()
+	defer pm.news.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -271,17 +281,26 @@ func (pm *pump) run(ctx context.Context) {
 				continue
 			}
 			pm.p.Send(resizeMsg(sz))
-		case member = <-pm.joined:
-			ready, gone = member.Ready(), member.Done()
-			pm.joined = nil
+		case j := <-pm.joined:
+			member, ready, gone = j.member, j.member.Ready(), j.member.Done()
+			pm.seen, pm.joined = j.online, nil
+			pm.sendNews()
 		case <-ready:
-			pm.events(member.Take(nil), false)
-		case <-pm.hold.C:
-			pm.events(nil, true)
+			pm.events(member.Take(nil))
+		case <-pm.next:
+			// Someone came or went. Stop watching until the news is sent:
+			// in a crowd arriving, this session wakes a few times a
+			// second, not once per arrival.
+			pm.next = nil
+			pm.news.Reset(presenceEvery)
+		case <-pm.news.C:
+			pm.sendNews()
 		case <-gone:
-			pm.events(member.Take(nil), true)
+			pm.events(member.Take(nil))
 			pm.p.Send(endOf(member.Err()))
 			ready, gone = nil, nil
+			pm.next = nil
+			pm.news.Stop()
 		case st := <-pm.stop:
 			pm.p.Send(endMsg{st.Why, st.Text})
 			pm.stop = nil
@@ -292,42 +311,28 @@ func (pm *pump) run(ctx context.Context) {
 	}
 }
 
-// presenceEvery spaces the frames that carry only joins and leaves: when
-// hundreds of people connect at once, each session draws their notices a
-// few times a second rather than once per join. Anything else is drawn at
-// once, after the notices held before it.
+// presenceEvery is how long a session gathers news of who came and went
+// before drawing it: when hundreds of people connect at once, each session
+// draws their notices, merged into a line, a few times a second rather
+// than once per arrival.
 const presenceEvery = 250 * time.Millisecond
 
-// events sends room events to the program as one batch, holding a batch of
-// joins and leaves back while the last frame is recent (unless flush).
-func (pm *pump) events(evs []*room.Event, flush bool) {
-	pm.held = append(pm.held, evs...)
-	if len(pm.held) == 0 {
-		return
+// events sends room events to the program as one batch.
+func (pm *pump) events(evs []*room.Event) {
+	if len(evs) > 0 {
+		pm.p.Send(eventsMsg(evs))
 	}
-	now := pm.now()
-	if !flush && presenceOnly(evs) && now.Sub(pm.lastSent) < presenceEvery {
-		if !pm.holding {
-			pm.holding = true
-			pm.hold.Reset(presenceEvery - now.Sub(pm.lastSent))
-		}
-		return
-	}
-	if pm.holding {
-		pm.hold.Stop()
-		pm.holding = false
-	}
-	pm.p.Send(eventsMsg(pm.held))
-	pm.held, pm.lastSent = nil, now
 }
 
-func presenceOnly(evs []*room.Event) bool {
-	for _, ev := range evs {
-		if ev.Kind != room.Joined && ev.Kind != room.Left {
-			return false
-		}
+// sendNews sends who came and went since the last news, and watches for
+// more.
+func (pm *pump) sendNews() {
+	n := pm.room.News(pm.seen)
+	pm.next = n.Next
+	if n.Online != pm.seen {
+		pm.seen = n.Online
+		pm.p.Send(newsMsg(n))
 	}
-	return true
 }
 
 // deliver sends input to the program within the input rate; what is over it

@@ -72,6 +72,33 @@ func (m *model) note(t *tab, alert bool, text string) {
 	m.add(t, item{note: boundNote(text), alert: alert, at: m.clock()})
 }
 
+// announce puts who came and went in the main room, a line for the joins
+// and one for the leaves however many there were.
+func (m *model) announce(n room.News) {
+	line := func(arrow string, count int, names []string, verb string) string {
+		if count == 1 && len(names) == 1 {
+			return fmt.Sprintf("%s %s %s", arrow, names[0], verb)
+		}
+		s := fmt.Sprintf("%s %d people %s", arrow, count, verb)
+		if len(names) == 0 {
+			return s
+		}
+		shown := names[:min(len(names), 3)]
+		s += ": " + strings.Join(shown, ", ")
+		if more := count - len(shown); more > 0 {
+			s += fmt.Sprintf(" and %d more", more)
+		}
+		return s
+	}
+	main := m.tabs[0]
+	if n.JoinedN > 0 {
+		m.add(main, item{note: line("→", n.JoinedN, n.Joined, "joined"), quiet: true, at: m.clock()})
+	}
+	if n.LeftN > 0 {
+		m.add(main, item{note: line("←", n.LeftN, n.Left, "left"), quiet: true, at: m.clock()})
+	}
+}
+
 // boundNote cuts a note to what a message may hold, so that nothing the
 // server says to one person (a long /banned) costs more than a message.
 func boundNote(s string) string {
@@ -90,7 +117,8 @@ func boundNote(s string) string {
 func (m *model) add(t *tab, it item) {
 	t.push(it)
 	if t != m.tabs[m.active] {
-		if !t.unread {
+		// Who came and went is not worth a visit.
+		if !t.unread && !it.quiet {
 			t.unread = true
 			m.dirty |= dirtyTabs
 		}
@@ -99,8 +127,10 @@ func (m *model) add(t *tab, it item) {
 	if t.scroll > 0 {
 		// Keep the view where it is; the tab bar counts what is below.
 		t.scroll += len(it.lines(m.th, m.width))
-		t.unseen++
-		m.dirty |= dirtyTabs
+		if !it.quiet {
+			t.unseen++
+			m.dirty |= dirtyTabs
+		}
 		return
 	}
 	if m.dirty&(dirtyAll|dirtyStream) != 0 {

@@ -1,0 +1,135 @@
+package room
+
+import (
+	"slices"
+	"strings"
+)
+
+// Who is online is not news sent to every member: with N people that is N
+// events for every join, N² for a crowd arriving. The room keeps one
+// sorted list and a short journal of who came and went; a session reads
+// them when it draws (a few times a second at most), and is woken by one
+// channel closed at each change.
+
+// journalLen is how many joins and leaves the journal keeps by name; a
+// session further behind than that is told how many, not who.
+const journalLen = 256
+
+// Presence is who is online, sorted. A Presence never changes once made, so
+// it is shared by every session that draws it.
+type Presence struct {
+	names         []string
+	seq           uint64 // changes so far
+	joins, leaves int    // of which joins and leaves
+}
+
+// Len is the number of people online.
+func (p *Presence) Len() int {
+	if p == nil {
+		return 0
+	}
+	return len(p.names)
+}
+
+// At is the i-th name in order.
+func (p *Presence) At(i int) string { return p.names[i] }
+
+// News is what changed in who is online since a point.
+type News struct {
+	Online *Presence // who is online now
+	// Joined and Left name who came and went, oldest first: the last
+	// journalLen changes at most. JoinedN and LeftN count them all.
+	Joined, Left   []string
+	JoinedN, LeftN int
+	Next           <-chan struct{} // closed at the next change
+}
+
+// change is one entry of the journal.
+type change struct {
+	seq  uint64
+	name string
+	join bool
+	told bool // told as an event of its own (a kick): not news again
+}
+
+// presence is the room's list and journal. Guarded by Room.mu.
+type presence struct {
+	names         []string // sorted
+	seq           uint64   // changes so far
+	joins, leaves int
+	snapshot      *Presence
+	journal       []change // the last journalLen changes, oldest first
+	next          chan struct{}
+}
+
+func newPresence() *presence { return &presence{next: make(chan struct{})} }
+
+func (p *presence) add(name string) {
+	i, _ := slices.BinarySearchFunc(p.names, name, compareNames)
+	p.names = slices.Insert(p.names, i, name)
+	p.changed(change{name: name, join: true})
+}
+
+// remove takes name off the list; told says the room announced it itself.
+func (p *presence) remove(name string, told bool) {
+	i, ok := slices.BinarySearchFunc(p.names, name, compareNames)
+	if !ok {
+		return
+	}
+	p.names = slices.Delete(p.names, i, i+1)
+	p.changed(change{name: name, told: told})
+}
+
+func (p *presence) changed(c change) {
+	p.seq++
+	c.seq = p.seq
+	switch {
+	case c.join:
+		p.joins++
+	case !c.told:
+		p.leaves++
+	}
+	p.snapshot = nil
+	if len(p.journal) == journalLen {
+		p.journal = append(p.journal[:0], p.journal[1:]...)
+	}
+	p.journal = append(p.journal, c)
+	close(p.next)
+	p.next = make(chan struct{})
+}
+
+// online is the shared snapshot, made when first asked for after a change.
+func (p *presence) online() *Presence {
+	if p.snapshot == nil {
+		p.snapshot = &Presence{names: slices.Clone(p.names), seq: p.seq, joins: p.joins, leaves: p.leaves}
+	}
+	return p.snapshot
+}
+
+// news is what changed since the snapshot since (nil: since the start).
+func (p *presence) news(since *Presence) News {
+	n := News{Online: p.online(), Next: p.next}
+	if since == nil {
+		since = &Presence{}
+	}
+	n.JoinedN, n.LeftN = p.joins-since.joins, p.leaves-since.leaves
+	for _, c := range p.journal {
+		switch {
+		case c.seq <= since.seq, c.told:
+		case c.join:
+			n.Joined = append(n.Joined, c.name)
+		default:
+			n.Left = append(n.Left, c.name)
+		}
+	}
+	return n
+}
+
+// compareNames orders names as people read them (alice, Bob, carol) and
+// still tells alice from Alice.
+func compareNames(a, b string) int {
+	if c := strings.Compare(strings.ToLower(a), strings.ToLower(b)); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
+}
