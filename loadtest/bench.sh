@@ -1,18 +1,38 @@
 #!/usr/bin/env bash
-# Builds chatroom and the load generator, runs a fresh server on a loopback
-# port, measures it with the load generator, and stops the server.
+# Measures chatroom against the floor (loadtest/floor: a plain SSH server
+# that writes each line to every session) in the same run: builds both and
+# the load generator, then for each round runs a fresh floor and a fresh
+# chatroom on loopback ports, one after the other, loads each the same way,
+# and prints the medians and chatroom's ratios to the floor.
 #
-#   loadtest/bench.sh CLIENTS PHASES [LOADTEST FLAGS...]
-#   loadtest/bench.sh 1000 0/s:30s,20/s:20s
-#   loadtest/bench.sh 2000 5/s:20s -screens 100
+#   loadtest/bench.sh CLIENTS PHASES [ROUNDS [LOADTEST FLAGS...]]
+#   loadtest/bench.sh 1000 0/s:20s,20/s:20s 3 -screens 0
+#   loadtest/bench.sh 1000 0/s:20s,20/s:20s 1 -guests
 set -euo pipefail
 cd "$(dirname "$0")/.."
-clients=${1:?clients}; phases=${2:?phases}; shift 2
+clients=${1:?clients}; phases=${2:?phases}; rounds=${3:-1}; shift $(( $# < 3 ? $# : 3 ))
 dir=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
-go build -o "$dir/chatroom" . && go build -o "$dir/loadtest" ./loadtest
-port=$((20000 + RANDOM % 20000))
-"$dir/chatroom" --listen "127.0.0.1:$port" --data-dir "$dir/data" 2>"$dir/server.log" &
-pid=$!
-for _ in $(seq 50); do grep -q msg=listening "$dir/server.log" && break; sleep 0.1; done
-"$dir/loadtest" -addr "127.0.0.1:$port" -n "$clients" -phases "$phases" -pid "$pid" "$@"
+pid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
+go build -o "$dir/chatroom" . && go build -o "$dir/floor" ./loadtest/floor && go build -o "$dir/loadtest" ./loadtest
+
+# measure NAME: start the server NAME, load it, stop it.
+measure() {
+	local name=$1 round=$2 port=$((20000 + RANDOM % 20000))
+	if [ "$name" = floor ]; then
+		"$dir/floor" -listen "127.0.0.1:$port" 2>"$dir/$name.log" &
+	else
+		"$dir/chatroom" --listen "127.0.0.1:$port" --data-dir "$dir/data-$round" 2>"$dir/$name.log" &
+	fi
+	pid=$!
+	for _ in $(seq 50); do grep -q msg=listening "$dir/$name.log" && break; sleep 0.1; done
+	echo "== $name, round $round" >&2
+	"$dir/loadtest" -addr "127.0.0.1:$port" -n "$clients" -phases "$phases" -pid "$pid" -json "$@" >"$dir/$name-$round.json"
+	kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+}
+floors=(); chats=()
+for round in $(seq "$rounds"); do
+	measure floor "$round" "$@"; floors+=("$dir/floor-$round.json")
+	measure chatroom "$round" "$@"; chats+=("$dir/chatroom-$round.json")
+done
+"$dir/loadtest" -compare "$(IFS=,; echo "${floors[*]}")" "$(IFS=,; echo "${chats[*]}")"

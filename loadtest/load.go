@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -15,6 +17,8 @@ import (
 	"time"
 
 	"chatroom/internal/termtest"
+
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // Limits keep a run bounded whatever it is asked.
@@ -62,6 +66,7 @@ type config struct {
 	PID           int           // the server's process, for CPU and memory; 0 to skip
 	Screens       int           // clients whose screens are emulated (the rest only scan their output); <0 for all
 	Prefix        string        // client names are Prefix0001...
+	Guests        bool          // log in with no key (default: each client its own key, as real users have)
 	Log           func(format string, args ...any)
 }
 
@@ -183,9 +188,14 @@ func run(ctx context.Context, cfg config) (*report, error) {
 			t0 := time.Now()
 			sn := newSeen()
 			blind := cfg.Screens >= 0 && i >= cfg.Screens
-			c, err := termtest.Dial(cfg.Addr, fmt.Sprintf("%s%04d", cfg.Prefix, i), termtest.Options{
-				Width: cfg.Width, Height: cfg.Height, Output: sn, Blind: blind, Timeout: 30 * time.Second,
-			})
+			o := termtest.Options{Width: cfg.Width, Height: cfg.Height, Output: sn, Blind: blind, Timeout: 30 * time.Second}
+			if !cfg.Guests {
+				// A key of its own, as every OpenSSH user with a key has:
+				// the server binds a name to it on first visit.
+				_, priv, _ := ed25519.GenerateKey(crand.Reader)
+				o.Key, _ = gossh.NewSignerFromKey(priv)
+			}
+			c, err := termtest.Dial(cfg.Addr, fmt.Sprintf("%s%04d", cfg.Prefix, i), o)
 			if err == nil {
 				select {
 				case <-sn.welcome:

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"time"
 )
 
@@ -36,9 +37,20 @@ func main() {
 	flag.IntVar(&cfg.PID, "pid", 0, "the server's PID, to measure its CPU and memory (same machine)")
 	flag.IntVar(&cfg.Screens, "screens", -1, "emulate the screens of only this many clients; the others scan their output (cheaper); -1 for all")
 	flag.StringVar(&cfg.Prefix, "prefix", "lt", "client name prefix")
+	flag.BoolVar(&cfg.Guests, "guests", false, "log in as guests, with no key (default: each client has a key of its own)")
+	compare := flag.Bool("compare", false, "compare reports: loadtest -compare FLOOR.json,... CHATROOM.json,... prints the medians and their ratios")
 	flag.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cpuprofile := flag.String("cpuprofile", "", "write the load generator's CPU profile here")
 	flag.Parse()
+	if *compare {
+		if flag.NArg() != 2 {
+			log.Fatal("-compare takes two comma-separated lists of JSON reports: the floor's and chatroom's")
+		}
+		if err := compareReports(os.Stdout, strings.Split(flag.Arg(0), ","), strings.Split(flag.Arg(1), ",")); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
