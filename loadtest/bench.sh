@@ -18,7 +18,10 @@ go build -o "$dir/chatroom" . && go build -o "$dir/floor" ./loadtest/floor && go
 
 # measure NAME: start the server NAME, load it, stop it.
 measure() {
-	local name=$1 round=$2 port=$((20000 + RANDOM % 20000))
+	# Below the kernel's ephemeral ports (32768 up), which the clients of
+	# the round before may still hold.
+	local name=$1 round=$2 port=$((20000 + RANDOM % 12000))
+	shift 2
 	if [ "$name" = floor ]; then
 		"$dir/floor" -listen "127.0.0.1:$port" 2>"$dir/$name.log" &
 	else
@@ -26,6 +29,7 @@ measure() {
 	fi
 	pid=$!
 	for _ in $(seq 50); do grep -q msg=listening "$dir/$name.log" && break; sleep 0.1; done
+	grep -q msg=listening "$dir/$name.log" || { echo "bench: $name did not start:" >&2; cat "$dir/$name.log" >&2; exit 1; }
 	echo "== $name, round $round" >&2
 	"$dir/loadtest" -addr "127.0.0.1:$port" -n "$clients" -phases "$phases" -pid "$pid" -json "$@" >"$dir/$name-$round.json"
 	kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
