@@ -184,7 +184,6 @@ func (m *model) drawChat(b *bytes.Buffer) {
 // drawTop draws who is online, as many names as fit, then "+k more". Names
 // and the label are ASCII, so their length is their width.
 func (m *model) drawTop(b *bytes.Buffer) {
-	m.lastTop = m.clock()
 	m.hits = dropHits(m.hits, hitName)
 	n := m.online.Len()
 	moveTo(b, 0, 0)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"chatroom/internal/reason"
@@ -25,8 +26,6 @@ type (
 	newsMsg room.News
 	// shutdownMsg says the server is going down.
 	shutdownMsg struct{}
-	// topTickMsg says a delayed top bar redraw is due.
-	topTickMsg struct{}
 )
 
 type phase uint8
@@ -38,10 +37,7 @@ const (
 )
 
 const (
-	historyLen = 500 // items kept per tab
-	// topBarEvery spaces top bar redraws: when hundreds join at once,
-	// each session redraws its top bar a few times, not once per join.
-	topBarEvery = 250 * time.Millisecond
+	historyLen  = 500 // items kept per tab
 	wheelLines  = 3
 	minWidth    = 20
 	minHeight   = 8
@@ -51,7 +47,14 @@ const (
 
 // model is one session's state. Bubble Tea's renderer is off: after every
 // update the model writes what changed to out itself (see draw.go).
+//
+// Two goroutines change it: the program's, with input, and the pump's, with
+// what the room sends (deliver), which so costs no hand-off to the
+// program. mu makes each change and the drawing of it one step, so the
+// screen the model believes in is the one the bytes drew.
 type model struct {
+	mu sync.Mutex
+
 	room   room.Broker
 	dir    Directory
 	th     *theme
@@ -78,8 +81,6 @@ type model struct {
 	active        int
 	online        *room.Presence
 	dialogs       []*room.Event // invitations waiting for an answer, oldest first
-	lastTop       time.Time     // when the top bar was last drawn
-	topWaiting    bool          // a top bar redraw is scheduled
 	cancelFocus   bool          // the dialog's Cancel button has focus
 	mouse         bool          // mouse reporting is on
 	lookupEvery   time.Duration // spaces the costly commands
@@ -181,6 +182,8 @@ func (m *model) Init() tea.Cmd { return m.release }
 func (m *model) View() tea.View { return tea.View{} }
 
 func (m *model) Update(msg tea.Msg) (next tea.Model, cmd tea.Cmd) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	// A bug in one session ends that session, politely, and is logged.
 	defer func() {
 		if r := recover(); r != nil {
@@ -206,15 +209,43 @@ func (m *model) Update(msg tea.Msg) (next tea.Model, cmd tea.Cmd) {
 	if err := m.draw(); err != nil {
 		return m, tea.Quit
 	}
-	if evs, ok := msg.(eventsMsg); ok && m.delivered != nil {
-		now := m.clock()
-		for _, ev := range evs {
-			if ev.Kind == room.Message || ev.Kind == room.PrivateMessage {
-				m.delivered(now.Sub(ev.Time))
-			}
-		}
+	if evs, ok := msg.(eventsMsg); ok {
+		m.report(evs)
 	}
 	return m, cmd
+}
+
+// deliver applies what the room sent and draws it, on the pump's
+// goroutine. It reports false once the session is over or its terminal is
+// gone.
+func (m *model) deliver(msg tea.Msg) (ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.phase == phaseDone {
+		return false
+	}
+	m.handle(msg)
+	if m.draw() != nil {
+		return false
+	}
+	if evs, isEvents := msg.(eventsMsg); isEvents {
+		m.report(evs)
+	}
+	return true
+}
+
+// report tells the metrics how long after it was sent each message
+// reached the terminal.
+func (m *model) report(evs []*room.Event) {
+	if m.delivered == nil {
+		return
+	}
+	now := m.clock()
+	for _, ev := range evs {
+		if ev.Kind == room.Message || ev.Kind == room.PrivateMessage {
+			m.delivered(now.Sub(ev.Time))
+		}
+	}
 }
 
 // inputBatch is the input decoded from one read, in order.
@@ -231,14 +262,13 @@ func (m *model) handle(msg tea.Msg) (cmd tea.Cmd) {
 			m.apply(ev)
 		}
 	case newsMsg:
+		// News comes a few times a second at most (presenceEvery), so
+		// the top bar it changes is drawn as often.
 		if m.phase == phaseChat {
 			m.online = msg.Online
 			m.announce(room.News(msg))
-			cmd = m.redrawTop()
+			m.dirty |= dirtyTop
 		}
-	case topTickMsg:
-		m.topWaiting = false
-		m.dirty |= dirtyTop
 	case endMsg:
 		cmd = m.quit(msg)
 	case inputDroppedMsg:
@@ -338,19 +368,4 @@ func (m *model) apply(ev *room.Event) {
 			m.dirty |= dirtyTabs | dirtyInput
 		}
 	}
-}
-
-// redrawTop redraws the top bar now, or schedules it for when topBarEvery
-// has passed since the last time.
-func (m *model) redrawTop() tea.Cmd {
-	if m.topWaiting {
-		return nil
-	}
-	wait := topBarEvery - m.clock().Sub(m.lastTop)
-	if wait <= 0 {
-		m.dirty |= dirtyTop
-		return nil
-	}
-	m.topWaiting = true
-	return tea.Tick(wait, func(time.Time) tea.Msg { return topTickMsg{} })
 }

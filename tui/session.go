@@ -143,7 +143,7 @@ func Run(ctx context.Context, o Options) reason.Reason {
 		readInput(ctx, o.In, chunks, consumed)
 	}()
 	pm := &pump{
-		p: p, log: o.Log, joined: m.joined, resize: o.Resize, closing: o.Closing, stop: o.Stop, room: o.Room,
+		p: p, m: m, log: o.Log, joined: m.joined, resize: o.Resize, closing: o.Closing, stop: o.Stop, room: o.Room,
 		chunks: chunks, consumed: consumed,
 		parser:  newInputParser(o.Limits.PasteMax),
 		limiter: newInputLimiter(o.Limits.InputRate, o.Limits.InputBurst),
@@ -207,6 +207,8 @@ func readInput(ctx context.Context, r io.Reader, chunks chan<- []byte, consumed 
 // calls p.Send, and it never holds a lock while doing so.
 type pump struct {
 	p        *tea.Program
+	m        *model // drawn to directly with what the room sends
+	ended    bool   // the model could not draw: the program was told to end
 	log      *slog.Logger
 	joined   <-chan joinedMsg
 	resize   <-chan Size
@@ -317,21 +319,31 @@ func (pm *pump) run(ctx context.Context) {
 // than once per arrival.
 const presenceEvery = 250 * time.Millisecond
 
-// events sends room events to the program as one batch.
+// events draws a batch of room events, from this goroutine.
 func (pm *pump) events(evs []*room.Event) {
 	if len(evs) > 0 {
-		pm.p.Send(eventsMsg(evs))
+		pm.draw(eventsMsg(evs))
 	}
 }
 
-// sendNews sends who came and went since the last news, and watches for
+// sendNews draws who came and went since the last news, and watches for
 // more.
 func (pm *pump) sendNews() {
 	n := pm.room.News(pm.seen)
 	pm.next = n.Next
 	if n.Online != pm.seen {
 		pm.seen = n.Online
-		pm.p.Send(newsMsg(n))
+		pm.draw(newsMsg(n))
+	}
+}
+
+// draw hands msg to the model and draws, here rather than through the
+// program: a message to a thousand sessions is a thousand writes, and each
+// hand-off between goroutines on the way costs as much as the write.
+func (pm *pump) draw(msg tea.Msg) {
+	if !pm.m.deliver(msg) && !pm.ended {
+		pm.ended = true
+		pm.p.Send(endMsg{text: "Connection closed."})
 	}
 }
 
