@@ -1,6 +1,10 @@
 package room
 
-import "golang.org/x/time/rate"
+import (
+	"sync/atomic"
+
+	"golang.org/x/time/rate"
+)
 
 // member is one person in this process's room.
 type member struct {
@@ -11,6 +15,7 @@ type member struct {
 	q        *queue
 	done     chan struct{}
 	sends    *rate.Limiter // messages and invitations
+	news     atomic.Bool   // who is online changed since NewsRead
 
 	// Guarded by room.mu.
 	gone    bool
@@ -28,6 +33,12 @@ func (m *member) Replaced() bool { return m.replaced }
 
 // Ready has a value whenever events are waiting; collect them with Take.
 func (m *member) Ready() <-chan struct{} { return m.q.ready }
+
+// HasNews reports whether who is online changed since NewsRead.
+func (m *member) HasNews() bool { return m.news.Load() }
+
+// NewsRead lowers the news flag.
+func (m *member) NewsRead() { m.news.Store(false) }
 
 // Take appends the waiting events, oldest first, to buf and returns it.
 func (m *member) Take(buf []*Event) []*Event { return m.q.take(buf, m.room.opts.Now()) }

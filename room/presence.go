@@ -8,8 +8,10 @@ import (
 // Who is online is not news sent to every member: with N people that is N
 // events for every join, N² for a crowd arriving. The room keeps one
 // sorted list and a short journal of who came and went; a session reads
-// them when it draws (a few times a second at most), and is woken by one
-// channel closed at each change.
+// them when it draws. A change raises each member's flag and wakes it
+// (Ready) once; the member wakes again only after it has read the news
+// (NewsRead), so in a crowd arriving each session wakes a few times a
+// second, not once per arrival, and no channel is shared by everyone.
 
 // journalLen is how many joins and leaves the journal keeps by name; a
 // session further behind than that is told how many, not who.
@@ -94,8 +96,6 @@ func (p *presence) changed(c change) {
 		p.journal = append(p.journal[:0], p.journal[1:]...)
 	}
 	p.journal = append(p.journal, c)
-	close(p.next)
-	p.next = make(chan struct{})
 }
 
 // online is the shared snapshot, made when first asked for after a change.
@@ -108,7 +108,7 @@ func (p *presence) online() *Presence {
 
 // news is what changed since the snapshot since (nil: since the start).
 func (p *presence) news(since *Presence) News {
-	n := News{Online: p.online(), Next: p.next}
+	n := News{Online: p.online()}
 	if since == nil {
 		since = &Presence{}
 	}

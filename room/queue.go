@@ -16,7 +16,7 @@ type queue struct {
 	evs     []*Event
 	max     int
 	skipped int           // messages dropped since the last take
-	ready   chan struct{} // holds a token while evs is not empty
+	ready   chan struct{} // holds a token while evs is not empty, or news waits
 }
 
 func newQueue(max int) *queue {
@@ -30,6 +30,11 @@ func (q *queue) push(ev *Event) {
 	}
 	q.evs = append(q.evs, ev)
 	q.mu.Unlock()
+	q.wake()
+}
+
+// wake leaves a token in ready, if there is none.
+func (q *queue) wake() {
 	select {
 	case q.ready <- struct{}{}:
 	default:

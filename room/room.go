@@ -138,8 +138,8 @@ type Broker interface {
 	Join(name, id string) (Member, error)
 	// Online is who is in the room now.
 	Online() *Presence
-	// News is who came and went since a snapshot, and a channel closed at
-	// the next change: sessions read it when they draw.
+	// News is who came and went since a snapshot: sessions read it when
+	// they draw, after their member says there is news.
 	News(since *Presence) News
 	// Kick removes the member called name, with a reason everyone sees.
 	Kick(name, reason string) bool
@@ -153,8 +153,14 @@ type Member interface {
 	// Replaced reports whether the member took the place of an earlier
 	// session of the same identity.
 	Replaced() bool
-	// Ready has a value whenever events are waiting; collect them with Take.
+	// Ready has a value whenever events are waiting, or news; collect
+	// them with Take and HasNews.
 	Ready() <-chan struct{}
+	// HasNews reports whether who is online changed since NewsRead.
+	HasNews() bool
+	// NewsRead lowers the news flag: call it before reading Broker.News,
+	// and the next change wakes the member again.
+	NewsRead()
 	// Take appends the waiting events, oldest first, to buf and returns it.
 	Take(buf []*Event) []*Event
 	// Done is closed when the member is out of the room: it left, was
@@ -217,6 +223,7 @@ func (r *Room) Join(name, id string) (Member, error) {
 	}
 	r.members[name] = m
 	r.people.add(name)
+	r.tellNews()
 	return m, nil
 }
 
@@ -290,7 +297,7 @@ func (r *Room) Online() *Presence {
 }
 
 // News is who came and went since the snapshot since (nil: since the
-// room opened), and a channel closed at the next change.
+// room opened).
 func (r *Room) News(since *Presence) News {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -316,7 +323,6 @@ func (r *Room) Close(reason string) {
 		close(m.done)
 		delete(r.members, name)
 	}
-	close(r.people.next) // whoever watches sees the room empty
 	r.people = newPresence()
 }
 
@@ -338,6 +344,7 @@ func (r *Room) remove(m *member, err error, why string) {
 	close(m.done)
 	delete(r.members, m.name)
 	r.people.remove(m.name, why != "")
+	r.tellNews()
 	now := r.opts.Now()
 	for _, inv := range m.invites {
 		inv.timer.Stop()
@@ -360,6 +367,16 @@ func (r *Room) remove(m *member, err error, why string) {
 		// A removal with a reason (a kick, a ban) is news for everyone,
 		// told on its own line.
 		r.broadcast(&Event{Kind: Left, Time: now, From: m.name, Reason: why})
+	}
+}
+
+// tellNews raises every member's news flag, waking those whose flag was
+// down. Called with r.mu held.
+func (r *Room) tellNews() {
+	for _, m := range r.members {
+		if m.news.CompareAndSwap(false, true) {
+			m.q.wake()
+		}
 	}
 }
 

@@ -75,13 +75,17 @@ func TestJoinsAndLeavesAreNewsInTheJournal(t *testing.T) {
 	start := r.Online()
 	alice := join(t, r, "alice")
 	seenByAlice := r.Online()
-	news := r.News(seenByAlice)
+	alice.NewsRead()
+	<-alice.Ready() // her own join's
 	bob := join(t, r, "Bob")
 	carol := join(t, r, "carol")
 	select {
-	case <-news.Next:
+	case <-alice.Ready():
 	default:
-		t.Fatal("Next was not closed by a join")
+		t.Fatal("alice was not woken by a join")
+	}
+	if !alice.HasNews() {
+		t.Error("alice has no news after two joins")
 	}
 	if n := len(events(alice)); n != 0 {
 		t.Errorf("alice was sent %d events for two joins, want none", n)
@@ -589,5 +593,40 @@ func TestTheJournalNamesTheRecentAndCountsAll(t *testing.T) {
 	}
 	if len(n.Joined)+len(n.Left) != 256 || len(n.Left) != 100 || n.Joined[len(n.Joined)-1] != "p399" {
 		t.Errorf("names: %d joined, %d left", len(n.Joined), len(n.Left))
+	}
+}
+
+// A change wakes a member once; it is woken again only after reading the
+// news, however many come and go meanwhile.
+func TestNewsWakesAMemberOnceUntilRead(t *testing.T) {
+	r := room.New(room.Options{})
+	a := join(t, r, "a")
+	a.NewsRead()
+	select {
+	case <-a.Ready():
+	default:
+	}
+	for i := range 10 {
+		join(t, r, fmt.Sprintf("p%d", i))
+	}
+	wakes := 0
+	for {
+		select {
+		case <-a.Ready():
+			wakes++
+			continue
+		default:
+		}
+		break
+	}
+	if wakes != 1 || !a.HasNews() {
+		t.Errorf("10 joins woke a %d times (news %v), want once", wakes, a.HasNews())
+	}
+	a.NewsRead()
+	join(t, r, "late")
+	select {
+	case <-a.Ready():
+	default:
+		t.Error("a change after reading the news did not wake a")
 	}
 }

@@ -6,6 +6,7 @@
 package sshapp
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +63,7 @@ type Host struct {
 	allowed   atomic.Pointer[keys.KeySet]
 	directory directory
 	seats     seats // every session, in the room or on the join screen
+	watching  sync.Once
 	limits    tui.Limits
 	log       *slog.Logger
 	obs       Observer
@@ -91,6 +93,12 @@ func (h *Host) Serve(s *sshd.Session) {
 	seat := &seat{h: h, id: id, log: s.Log, stop: make(chan tui.Stop, 1)}
 	h.seats.add(seat)
 	defer h.seats.remove(seat)
+	h.watching.Do(func() { go h.endAllAt(s.Closing) })
+	select {
+	case <-s.Closing: // too late to be found by endAllAt
+		seat.end(0, shuttingDown)
+	default:
+	}
 	defer seat.leave()
 	why := tui.Run(s.Context(), tui.Options{
 		Room:      h.room,
@@ -101,7 +109,6 @@ func (h *Host) Serve(s *sshd.Session) {
 		Size:      s.Size,
 		Resize:    s.Resize,
 		Env:       s.Env,
-		Closing:   s.Closing,
 		Stop:      seat.stop,
 		Log:       s.Log,
 		Limits:    h.limits,
@@ -110,5 +117,18 @@ func (h *Host) Serve(s *sshd.Session) {
 	if why != 0 {
 		s.Log.Warn("closed", "why", why)
 		h.obs.Closed(why)
+	}
+}
+
+const shuttingDown = "The server is shutting down."
+
+// endAllAt ends every session when closing is closed: those in the room
+// hear it from the room as it closes; this tells those on the join screen.
+// One goroutine for the whole server, rather than a channel every session
+// watches.
+func (h *Host) endAllAt(closing <-chan struct{}) {
+	<-closing
+	for _, st := range h.seats.matching(func(*seat) bool { return true }) {
+		st.end(0, shuttingDown)
 	}
 }

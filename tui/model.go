@@ -24,8 +24,6 @@ type (
 	eventsMsg []*room.Event
 	// newsMsg is who came and went since the last one.
 	newsMsg room.News
-	// shutdownMsg says the server is going down.
-	shutdownMsg struct{}
 )
 
 type phase uint8
@@ -278,10 +276,6 @@ func (m *model) handle(msg tea.Msg) (cmd tea.Cmd) {
 	case pasteDroppedMsg:
 		if m.phase == phaseChat {
 			m.note(m.tabs[m.active], true, fmt.Sprintf("Your paste of %d KiB was dropped: pastes are limited to %d KiB.", (msg.size+1023)>>10, msg.limit>>10))
-		}
-	case shutdownMsg:
-		if m.phase == phaseJoin {
-			cmd = m.quit(endMsg{text: "The server is shutting down."})
 		}
 	case tea.KeyPressMsg:
 		cmd = m.key(msg)

@@ -38,8 +38,6 @@ type Options struct {
 	Size   Size
 	Resize <-chan Size
 	Env    []string
-	// Closing is closed when the server begins to shut down.
-	Closing <-chan struct{}
 	// Stop ends the session, wherever it is (the join screen too), with a
 	// reason and the line left on the terminal: for a ban, say.
 	Stop   <-chan Stop
@@ -143,7 +141,7 @@ func Run(ctx context.Context, o Options) reason.Reason {
 		readInput(ctx, o.In, chunks, consumed)
 	}()
 	pm := &pump{
-		p: p, m: m, log: o.Log, joined: m.joined, resize: o.Resize, closing: o.Closing, stop: o.Stop, room: o.Room,
+		p: p, m: m, log: o.Log, joined: m.joined, resize: o.Resize, stop: o.Stop, room: o.Room,
 		chunks: chunks, consumed: consumed,
 		parser:  newInputParser(o.Limits.PasteMax),
 		limiter: newInputLimiter(o.Limits.InputRate, o.Limits.InputBurst),
@@ -212,7 +210,6 @@ type pump struct {
 	log      *slog.Logger
 	joined   <-chan joinedMsg
 	resize   <-chan Size
-	closing  <-chan struct{}
 	stop     <-chan Stop
 	chunks   <-chan []byte
 	consumed chan<- struct{}
@@ -222,13 +219,13 @@ type pump struct {
 	now      func() time.Time
 	dropping bool // input is being dropped; the user was told
 
-	// Who came and went: the snapshot last sent, the channel closed at
-	// the next change (nil while gathering news), and a timer that sends
-	// what gathered presenceEvery after the first change.
-	room room.Broker
-	seen *room.Presence
-	next <-chan struct{}
-	news *time.Timer
+	// Who came and went: the snapshot last drawn, and a timer that draws
+	// what gathered presenceEvery after the member first had news.
+	room      room.Broker
+	member    room.Member
+	seen      *room.Presence
+	news      *time.Timer
+	gathering bool
 }
 
 // joinedMsg tells the pump whom to follow: the member, and who was online
@@ -239,10 +236,12 @@ type joinedMsg struct {
 }
 
 func (pm *pump) run(ctx context.Context) {
+	// The select below runs for every message to every session: it holds
+	// only this session's own channels, and timers only while they are
+	// armed (a nil channel costs a select nothing).
 	var (
-		member room.Member
-		ready  <-chan struct{}
-		gone   <-chan struct{}
+		ready, gone <-chan struct{}
+		escC, newsC <-chan time.Time
 	)
 	esc := time.NewTimer(time.Hour)
 	esc.Stop()
@@ -273,8 +272,10 @@ func (pm *pump) run(ctx context.Context) {
 			}
 			if pm.parser.pending() {
 				esc.Reset(escTimeout)
+				escC = esc.C
 			}
-		case <-esc.C:
+		case <-escC:
+			escC = nil
 			msgs, _ := pm.parser.feed(nil, true)
 			pm.deliver(msgs, pm.now())
 		case sz, ok := <-pm.resize:
@@ -284,31 +285,29 @@ func (pm *pump) run(ctx context.Context) {
 			}
 			pm.p.Send(resizeMsg(sz))
 		case j := <-pm.joined:
-			member, ready, gone = j.member, j.member.Ready(), j.member.Done()
-			pm.seen, pm.joined = j.online, nil
+			pm.member, pm.seen, pm.joined = j.member, j.online, nil
+			ready, gone = j.member.Ready(), j.member.Done()
 			pm.sendNews()
 		case <-ready:
-			pm.events(member.Take(nil))
-		case <-pm.next:
-			// Someone came or went. Stop watching until the news is sent:
-			// in a crowd arriving, this session wakes a few times a
-			// second, not once per arrival.
-			pm.next = nil
-			pm.news.Reset(presenceEvery)
-		case <-pm.news.C:
+			pm.events(pm.member.Take(nil))
+			if !pm.gathering && pm.member.HasNews() {
+				// Someone came or went: gather for a moment, so that a
+				// crowd arriving is one line and a few wake-ups.
+				pm.gathering = true
+				pm.news.Reset(presenceEvery)
+				newsC = pm.news.C
+			}
+		case <-newsC:
+			newsC, pm.gathering = nil, false
 			pm.sendNews()
 		case <-gone:
-			pm.events(member.Take(nil))
-			pm.p.Send(endOf(member.Err()))
-			ready, gone = nil, nil
-			pm.next = nil
+			pm.events(pm.member.Take(nil))
+			pm.p.Send(endOf(pm.member.Err()))
+			ready, gone, newsC = nil, nil, nil
 			pm.news.Stop()
 		case st := <-pm.stop:
 			pm.p.Send(endMsg{st.Why, st.Text})
 			pm.stop = nil
-		case <-pm.closing:
-			pm.p.Send(shutdownMsg{})
-			pm.closing = nil
 		}
 	}
 }
@@ -326,11 +325,10 @@ func (pm *pump) events(evs []*room.Event) {
 	}
 }
 
-// sendNews draws who came and went since the last news, and watches for
-// more.
+// sendNews draws who came and went since the last news.
 func (pm *pump) sendNews() {
+	pm.member.NewsRead() // first: a change from now on wakes us again
 	n := pm.room.News(pm.seen)
-	pm.next = n.Next
 	if n.Online != pm.seen {
 		pm.seen = n.Online
 		pm.draw(newsMsg(n))
