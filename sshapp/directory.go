@@ -54,16 +54,6 @@ func (d *directory) get(name string) (*entry, bool) {
 	return e, ok
 }
 
-func (d *directory) all() []*entry {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := make([]*entry, 0, len(d.entries))
-	for _, e := range d.entries {
-		out = append(out, e)
-	}
-	return out
-}
-
 // seats is every chat session this server runs, in the room or not: a ban
 // or a key taken off the allow list reaches each of them.
 type seats struct {

@@ -70,10 +70,6 @@ func (h *Host) SetAllowed(set *keys.KeySet) {
 		return
 	}
 	gone := h.seats.matching(func(st *seat) bool { return !set.Contains(st.id.key) })
-	for _, st := range gone {
-		h.log.Info("closed", "key", st.id.fp, "addr", st.id.addr.String(), "why", reason.NotAllowed)
-		h.obs.Closed(reason.NotAllowed)
-	}
 	h.close(gone, reason.NotAllowed, reason.NotAllowed.Text())
 }
 
@@ -82,7 +78,8 @@ func (h *Host) SetAdmins(set *keys.KeySet) { h.admins.Store(set) }
 
 // close ends these sessions: one in the room is removed from it with why
 // (everyone sees it leave, and it is told "You were WHY."), one on the join
-// screen is told the same and closed.
+// screen is told the same and closed. Each is logged and counted once, as
+// it ends (Serve).
 func (h *Host) close(sessions []*seat, r reason.Reason, why string) {
 	for _, st := range sessions {
 		st.end(r, "You were "+why+".")

@@ -109,9 +109,6 @@ func (st *seat) ban(target, rest string) (string, bool) {
 	// screen, this moderator's own excepted.
 	hit := h.seats.matching(func(o *seat) bool { return o != st && h.covers(ban, o.id) })
 	h.close(hit, reason.Banned, why)
-	for range hit {
-		h.obs.Closed(reason.Banned)
-	}
 	return fmt.Sprintf("%s is banned%s; %d session(s) closed.", shown, length, len(hit)), false
 }
 

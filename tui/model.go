@@ -291,8 +291,10 @@ func (m *model) handle(msg tea.Msg) (cmd tea.Cmd) {
 
 // quit ends the session; Run restores the terminal and prints why.
 func (m *model) quit(end endMsg) tea.Cmd {
-	m.phase = phaseDone
-	m.why, m.goodbye = end.why, end.text
+	if m.phase != phaseDone { // the first reason is the one told
+		m.phase = phaseDone
+		m.why, m.goodbye = end.why, end.text
+	}
 	return tea.Quit
 }
 

@@ -302,7 +302,14 @@ func (pm *pump) run(ctx context.Context) {
 			pm.sendNews()
 		case <-gone:
 			pm.events(pm.member.Take(nil))
-			pm.p.Send(endOf(pm.member.Err()))
+			select {
+			case st := <-pm.stop:
+				// The server ended the session and took it out of the room
+				// (a ban): its reason, rather than the room's.
+				pm.p.Send(endMsg{st.Why, st.Text})
+			default:
+				pm.p.Send(endOf(pm.member.Err()))
+			}
 			ready, gone, newsC = nil, nil, nil
 			pm.news.Stop()
 		case st := <-pm.stop:
