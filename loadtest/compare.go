@@ -61,6 +61,10 @@ func compareReports(w io.Writer, floorFiles, chatFiles []string) error {
 	row("RSS per session", func(r report) float64 {
 		return float64(r.RSSConnected-r.RSSBefore) / float64(max(r.Clients-r.ConnectFailed, 1)) / 1024
 	}, "KiB")
+	if chat[0].StormConnected > 0 && floor[0].StormConnected > 0 {
+		row("reconnect storm, all back", func(r report) float64 { return ms(r.StormConnected) }, "ms")
+		row("reconnect storm, CPU settled", func(r report) float64 { return ms(r.StormSettled) }, "ms")
+	}
 	for i := range chat[0].Phases {
 		if i >= len(floor[0].Phases) {
 			break

@@ -67,6 +67,7 @@ type config struct {
 	Screens       int           // clients whose screens are emulated (the rest only scan their output); <0 for all
 	Prefix        string        // client names are Prefix0001...
 	Guests        bool          // log in with no key (default: each client its own key, as real users have)
+	Storm         bool          // at the end, drop everyone at once and dial again
 	Log           func(format string, args ...any)
 }
 
@@ -86,6 +87,10 @@ type report struct {
 	ScreensMissingLast int
 	ServerTicksHz      int
 	ServerMeasured     bool
+	// The reconnect storm, if asked for: all back, p99 of one, failures,
+	// and when the server's CPU was back near idle.
+	StormConnected, StormP99, StormSettled time.Duration
+	StormFailed                            int
 }
 
 type phaseReport struct {
@@ -172,56 +177,18 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	}
 	rep.RSSBefore, _ = procRSS(cfg.PID)
 
-	// Connect, Parallel at a time; a client counts once it shows its first screen.
-	clients := make([]*lclient, cfg.Clients)
-	connectTimes := make([]time.Duration, 0, cfg.Clients)
-	var mu sync.Mutex
-	sem := make(chan struct{}, cfg.Parallel)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := range clients {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			t0 := time.Now()
-			sn := newSeen()
-			blind := cfg.Screens >= 0 && i >= cfg.Screens
-			o := termtest.Options{Width: cfg.Width, Height: cfg.Height, Output: sn, Blind: blind, Timeout: 30 * time.Second}
-			if !cfg.Guests {
-				// A key of its own, as every OpenSSH user with a key has:
-				// the server binds a name to it on first visit.
-				_, priv, _ := ed25519.GenerateKey(crand.Reader)
-				o.Key, _ = gossh.NewSignerFromKey(priv)
-			}
-			c, err := termtest.Dial(cfg.Addr, fmt.Sprintf("%s%04d", cfg.Prefix, i), o)
-			if err == nil {
-				select {
-				case <-sn.welcome:
-				case <-c.Done():
-					err = errors.New("session ended before its first screen")
-				case <-time.After(30 * time.Second):
-					err = errors.New("no first screen in 30s")
-				case <-ctx.Done():
-					err = ctx.Err()
-				}
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				rep.ConnectFailed++
-				logf("client %d: %v", i, err)
-				if c != nil {
-					c.Close()
-				}
-				return
-			}
-			connectTimes = append(connectTimes, time.Since(t0))
-			clients[i] = &lclient{idx: i, c: c, seen: sn}
-		}()
+	keys := make([]gossh.Signer, cfg.Clients)
+	if !cfg.Guests {
+		// A key of its own for each client, as every OpenSSH user with a
+		// key has: the server binds a name to it on first visit.
+		for i := range keys {
+			_, priv, _ := ed25519.GenerateKey(crand.Reader)
+			keys[i], _ = gossh.NewSignerFromKey(priv)
+		}
 	}
-	wg.Wait()
+	start := time.Now()
+	clients, connectTimes, failed := connectAll(ctx, cfg, keys)
+	rep.ConnectFailed = failed
 	rep.ConnectTotal = time.Since(start)
 	rep.ConnectP50, rep.ConnectP99 = pct(connectTimes, 50), pct(connectTimes, 99)
 	live := slices.DeleteFunc(slices.Clone(clients), func(c *lclient) bool { return c == nil })
@@ -268,7 +235,58 @@ func run(ctx context.Context, cfg config) (*report, error) {
 			}
 		}
 	}
+	if cfg.Storm {
+		if err := storm(ctx, cfg, rep, keys, &live); err != nil {
+			return rep, err
+		}
+	}
 	return rep, nil
+}
+
+// storm drops every client at once and dials them all again, as after a
+// network blip: how long until all see their first screen, and until the
+// server's CPU is back under 1.5 times its idle level (the first 0/s
+// phase's, or measured here).
+func storm(ctx context.Context, cfg config, rep *report, keys []gossh.Signer, live *[]*lclient) error {
+	idle := -1.0
+	for _, p := range rep.Phases {
+		if p.Rate == 0 {
+			idle = p.CPU
+			break
+		}
+	}
+	cpuOver := func(d time.Duration) float64 {
+		t0, _ := procCPU(cfg.PID)
+		settle(ctx, d)
+		t1, _ := procCPU(cfg.PID)
+		return float64(t1-t0) / d.Seconds() // ticks are 1/100 s: percent of a core
+	}
+	if idle < 0 {
+		idle = cpuOver(3 * time.Second)
+	}
+	var wg sync.WaitGroup
+	for _, c := range *live {
+		wg.Go(func() { c.c.Close() })
+	}
+	wg.Wait()
+	start := time.Now()
+	again, times, failed := connectAll(ctx, cfg, keys)
+	rep.StormConnected, rep.StormFailed = time.Since(start), failed
+	rep.StormP99 = pct(times, 99)
+	*live = slices.DeleteFunc(again, func(c *lclient) bool { return c == nil })
+	if cfg.PID > 0 {
+		for time.Since(start) < time.Minute && ctx.Err() == nil {
+			if cpuOver(500*time.Millisecond) <= max(1.5*idle, 1) {
+				break
+			}
+		}
+		rep.StormSettled = time.Since(start)
+	}
+	if cfg.Log != nil {
+		cfg.Log("storm: %d of %d back in %v (p99 %v); CPU back under 1.5x idle (%.1f%%) after %v",
+			len(*live), cfg.Clients, rep.StormConnected.Round(time.Millisecond), rep.StormP99, idle, rep.StormSettled.Round(time.Millisecond))
+	}
+	return ctx.Err()
 }
 
 // sendTimes is when each message was typed, and by whom.
@@ -407,4 +425,58 @@ func procRSS(pid int) (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmRSS")
+}
+
+// connectAll dials every client, Parallel at a time; a client counts once
+// it shows its first screen. It returns the clients (nil where one
+// failed), how long each took, and how many failed.
+func connectAll(ctx context.Context, cfg config, keys []gossh.Signer) ([]*lclient, []time.Duration, int) {
+	logf := cfg.Log
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	clients := make([]*lclient, cfg.Clients)
+	connectTimes := make([]time.Duration, 0, cfg.Clients)
+	failed := 0
+	var mu sync.Mutex
+	sem := make(chan struct{}, cfg.Parallel)
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			t0 := time.Now()
+			sn := newSeen()
+			blind := cfg.Screens >= 0 && i >= cfg.Screens
+			o := termtest.Options{Width: cfg.Width, Height: cfg.Height, Output: sn, Blind: blind, Timeout: 30 * time.Second, Key: keys[i]}
+			c, err := termtest.Dial(cfg.Addr, fmt.Sprintf("%s%04d", cfg.Prefix, i), o)
+			if err == nil {
+				select {
+				case <-sn.welcome:
+				case <-c.Done():
+					err = errors.New("session ended before its first screen")
+				case <-time.After(30 * time.Second):
+					err = errors.New("no first screen in 30s")
+				case <-ctx.Done():
+					err = ctx.Err()
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed++
+				logf("client %d: %v", i, err)
+				if c != nil {
+					c.Close()
+				}
+				return
+			}
+			connectTimes = append(connectTimes, time.Since(t0))
+			clients[i] = &lclient{idx: i, c: c, seen: sn}
+		}()
+	}
+	wg.Wait()
+	return clients, connectTimes, failed
 }

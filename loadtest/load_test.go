@@ -13,7 +13,7 @@ func TestTheLoadGeneratorMeasuresDeliveryAndLatency(t *testing.T) {
 	rep, err := run(context.Background(), config{
 		Addr: addr, Clients: 12, Parallel: 4, Width: 100, Height: 30, Screens: 6,
 		Phases: []phase{{Rate: 0, Duration: 200 * time.Millisecond}, {Rate: 10, Duration: time.Second}},
-		Grace:  2 * time.Second, Prefix: "t",
+		Grace:  2 * time.Second, Prefix: "t", Storm: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +30,10 @@ func TestTheLoadGeneratorMeasuresDeliveryAndLatency(t *testing.T) {
 	}
 	if rep.ScreensMissingLast != 0 {
 		t.Errorf("%d emulated screens do not show the last message", rep.ScreensMissingLast)
+	}
+	// The storm at the end: everyone dropped at once and back.
+	if rep.StormConnected <= 0 || rep.StormFailed != 0 {
+		t.Errorf("reconnect storm: back in %v, %d failed", rep.StormConnected, rep.StormFailed)
 	}
 }
 

@@ -38,6 +38,7 @@ func main() {
 	flag.IntVar(&cfg.Screens, "screens", -1, "emulate the screens of only this many clients; the others scan their output (cheaper); -1 for all")
 	flag.StringVar(&cfg.Prefix, "prefix", "lt", "client name prefix")
 	flag.BoolVar(&cfg.Guests, "guests", false, "log in as guests, with no key (default: each client has a key of its own)")
+	flag.BoolVar(&cfg.Storm, "storm", false, "at the end, drop every client at once and dial them all again (a reconnect storm)")
 	compare := flag.Bool("compare", false, "compare reports: loadtest -compare FLOOR.json,... CHATROOM.json,... prints the medians and their ratios")
 	flag.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cpuprofile := flag.String("cpuprofile", "", "write the load generator's CPU profile here")
@@ -100,4 +101,8 @@ func printReport(r *report) {
 			p.Rate, p.Duration, p.Sent, deliv, p.P50, p.P95, p.P99, p.Max, p.AllP99, p.CPU, p.RSS>>20)
 	}
 	fmt.Printf("%d clients still connected at the end; %d emulated screens without the last message\n", r.ClientsAtEnd, r.ScreensMissingLast)
+	if r.StormConnected > 0 {
+		fmt.Printf("reconnect storm: all back in %v (p99 %v, %d failed); server CPU back near idle after %v\n",
+			r.StormConnected.Round(time.Millisecond), r.StormP99, r.StormFailed, r.StormSettled.Round(time.Millisecond))
+	}
 }
