@@ -29,7 +29,12 @@ type connState struct {
 	timer    *time.Timer  // closes a connection that opens no chat
 	version  *time.Timer  // closes a connection that sends no version line
 	spoke    atomic.Bool  // the client's version line has arrived
-	once     sync.Once
+	// channel is the connection's one session channel, as accepted: the
+	// terminal is written through it, not through the library's session,
+	// whose emulated PTY copies every write twice to turn \n into \r\n
+	// (our output has no bare \n).
+	channel atomic.Pointer[gossh.Channel]
+	once    sync.Once
 }
 
 type connStateKey struct{}
@@ -152,7 +157,7 @@ func (s *Server) session(srv *ssh.Server, conn *gossh.ServerConn, ch gossh.NewCh
 		_ = ch.Reject(gossh.Prohibited, reason.SecondSession.Text())
 		return
 	}
-	ssh.DefaultSessionHandler(srv, conn, &filteredChannel{NewChannel: ch, s: s, remote: conn.RemoteAddr().String()}, ctx)
+	ssh.DefaultSessionHandler(srv, conn, &filteredChannel{NewChannel: ch, s: s, remote: conn.RemoteAddr().String(), st: stateOf(ctx)}, ctx)
 }
 
 // filteredChannel screens a session's requests: agent forwarding is
@@ -162,12 +167,16 @@ type filteredChannel struct {
 	gossh.NewChannel
 	s      *Server
 	remote string
+	st     *connState // nil when the guard is not in play
 }
 
 func (c *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
 	ch, in, err := c.NewChannel.Accept()
 	if err != nil {
 		return ch, in, err
+	}
+	if c.st != nil {
+		c.st.channel.Store(&ch)
 	}
 	out := make(chan *gossh.Request)
 	go func() {

@@ -131,7 +131,13 @@ func (s *Server) handle(sess ssh.Session) {
 		"client", clean.Line(sess.Context().ClientVersion(), 64))
 	ctx, cancel := context.WithCancel(sess.Context())
 	defer cancel()
-	out := newStallWriter(sess, s.limits.WriteTimeout, func() {
+	var term io.Writer = sess
+	if st != nil {
+		if ch := st.channel.Load(); ch != nil {
+			term = *ch
+		}
+	}
+	out := newStallWriter(term, s.limits.WriteTimeout, func() {
 		log.Warn("closed", "why", reason.WriteStall, "after", s.limits.WriteTimeout)
 		s.obs.Closed(reason.WriteStall)
 		resetConn(sess)
