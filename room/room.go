@@ -153,8 +153,8 @@ type Member interface {
 	// Replaced reports whether the member took the place of an earlier
 	// session of the same identity.
 	Replaced() bool
-	// Ready has a value whenever events are waiting, or news; collect
-	// them with Take and HasNews.
+	// Ready has a value whenever events are waiting, or news, or the
+	// member is out of the room: collect them with Take, HasNews and Done.
 	Ready() <-chan struct{}
 	// HasNews reports whether who is online changed since NewsRead.
 	HasNews() bool
@@ -239,6 +239,7 @@ var ErrTakenOver = errors.New("signed in from elsewhere")
 func (r *Room) takeOver(old, m *member) {
 	old.gone, old.err = true, ErrTakenOver
 	close(old.done)
+	old.q.wake() // Ready tells of Done too
 	m.replaced = true
 	r.members[m.name] = m
 	now := r.opts.Now()
@@ -321,6 +322,7 @@ func (r *Room) Close(reason string) {
 	for name, m := range r.members {
 		m.gone, m.err = true, err
 		close(m.done)
+		m.q.wake()
 		delete(r.members, name)
 	}
 	r.people = newPresence()
@@ -342,6 +344,7 @@ func (m *member) canSend() error {
 func (r *Room) remove(m *member, err error, why string) {
 	m.gone, m.err = true, err
 	close(m.done)
+	m.q.wake()
 	delete(r.members, m.name)
 	r.people.remove(m.name, why != "")
 	r.tellNews()

@@ -240,7 +240,7 @@ func (pm *pump) run(ctx context.Context) {
 	// only this session's own channels, and timers only while they are
 	// armed (a nil channel costs a select nothing).
 	var (
-		ready, gone <-chan struct{}
+		ready       <-chan struct{}
 		escC, newsC <-chan time.Time
 	)
 	esc := time.NewTimer(time.Hour)
@@ -286,10 +286,17 @@ func (pm *pump) run(ctx context.Context) {
 			pm.p.Send(resizeMsg(sz))
 		case j := <-pm.joined:
 			pm.member, pm.seen, pm.joined = j.member, j.online, nil
-			ready, gone = j.member.Ready(), j.member.Done()
+			ready = j.member.Ready()
 			pm.sendNews()
 		case <-ready:
 			pm.events(pm.member.Take(nil))
+			select {
+			case <-pm.member.Done(): // Ready tells of it too, saving a case here
+				pm.left()
+				ready, newsC = nil, nil
+				continue
+			default:
+			}
 			if !pm.gathering && pm.member.HasNews() {
 				// Someone came or went: gather for a moment, so that a
 				// crowd arriving is one line and a few wake-ups.
@@ -300,18 +307,6 @@ func (pm *pump) run(ctx context.Context) {
 		case <-newsC:
 			newsC, pm.gathering = nil, false
 			pm.sendNews()
-		case <-gone:
-			pm.events(pm.member.Take(nil))
-			select {
-			case st := <-pm.stop:
-				// The server ended the session and took it out of the room
-				// (a ban): its reason, rather than the room's.
-				pm.p.Send(endMsg{st.Why, st.Text})
-			default:
-				pm.p.Send(endOf(pm.member.Err()))
-			}
-			ready, gone, newsC = nil, nil, nil
-			pm.news.Stop()
 		case st := <-pm.stop:
 			pm.p.Send(endMsg{st.Why, st.Text})
 			pm.stop = nil
@@ -324,6 +319,20 @@ func (pm *pump) run(ctx context.Context) {
 // draws their notices, merged into a line, a few times a second rather
 // than once per arrival.
 const presenceEvery = 250 * time.Millisecond
+
+// left ends the session whose member is out of the room.
+func (pm *pump) left() {
+	pm.events(pm.member.Take(nil))
+	pm.news.Stop()
+	select {
+	case st := <-pm.stop:
+		// The server ended the session and took it out of the room (a
+		// ban): its reason, rather than the room's.
+		pm.p.Send(endMsg{st.Why, st.Text})
+	default:
+		pm.p.Send(endOf(pm.member.Err()))
+	}
+}
 
 // events draws a batch of room events, from this goroutine.
 func (pm *pump) events(evs []*room.Event) {
