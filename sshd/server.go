@@ -54,6 +54,7 @@ type Server struct {
 	limits    Limits
 	obs       Observer
 	guard     *connGuard
+	stalls    stalls       // writers watched for stuck writes
 	running   atomic.Int64 // sessions in the Handler now
 	ssh       *ssh.Server
 	closing   chan struct{} // closed when shutdown starts
@@ -119,6 +120,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.ssh = srv
+	go s.stalls.run(s.limits.WriteTimeout, s.closing)
 	return s, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"chatroom/internal/clean"
@@ -137,12 +138,12 @@ func (s *Server) handle(sess ssh.Session) {
 			term = *ch
 		}
 	}
-	out := newStallWriter(term, s.limits.WriteTimeout, func() {
+	out := s.stalls.watch(term, func() {
 		log.Warn("closed", "why", reason.WriteStall, "after", s.limits.WriteTimeout)
 		s.obs.Closed(reason.WriteStall)
 		resetConn(sess)
 	})
-	defer out.stop()
+	defer s.stalls.unwatch(out)
 	if conn, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
 		go keepalive(ctx, conn, s.limits.KeepaliveInterval, s.limits.KeepaliveMax, log, s.obs)
 	}
@@ -211,27 +212,76 @@ func closeConn(sess ssh.Session) {
 	}
 }
 
-// stallWriter closes the connection when a write blocks for longer than
-// timeout: a client that stops reading must not hold its session for ever.
+// stallWriter is a terminal whose writes are watched: one that blocks for
+// longer than the write timeout (a client that stopped reading) gets the
+// connection closed. It notes when the current write began, and one
+// watchdog per server looks at every writer (stalls); a timer per write
+// cost more than the rest of the write's bookkeeping.
 type stallWriter struct {
-	mu      sync.Mutex // one write at a time, so the timer times that one
+	mu      sync.Mutex // one write at a time, so since times that one
 	w       io.Writer
-	timeout time.Duration
-	timer   *time.Timer
-}
-
-func newStallWriter(w io.Writer, timeout time.Duration, onStall func()) *stallWriter {
-	t := time.AfterFunc(time.Hour, onStall)
-	t.Stop()
-	return &stallWriter{w: w, timeout: timeout, timer: t}
+	since   atomic.Int64 // when the current write began (unix ns); 0 when none
+	fired   atomic.Bool
+	onStall func()
 }
 
 func (s *stallWriter) Write(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.timer.Reset(s.timeout)
-	defer s.timer.Stop()
+	s.since.Store(time.Now().UnixNano())
+	defer s.since.Store(0)
 	return s.w.Write(b)
 }
 
-func (s *stallWriter) stop() { s.timer.Stop() }
+// stalls is every writer a server watches.
+type stalls struct {
+	mu      sync.Mutex
+	writers map[*stallWriter]struct{}
+}
+
+// watch makes a writer to w that calls onStall once if a write blocks
+// for longer than the timeout; unwatch when done with it.
+func (st *stalls) watch(w io.Writer, onStall func()) *stallWriter {
+	sw := &stallWriter{w: w, onStall: onStall}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.writers == nil {
+		st.writers = make(map[*stallWriter]struct{})
+	}
+	st.writers[sw] = struct{}{}
+	return sw
+}
+
+func (st *stalls) unwatch(sw *stallWriter) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	delete(st.writers, sw)
+}
+
+// run checks every writer a few times per timeout until done is closed, so
+// that a stuck write is found within a quarter of the timeout after it.
+func (st *stalls) run(timeout time.Duration, done <-chan struct{}) {
+	t := time.NewTicker(max(timeout/4, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case now := <-t.C:
+			cutoff := now.Add(-timeout).UnixNano()
+			var stuck []*stallWriter
+			st.mu.Lock()
+			for sw := range st.writers {
+				if since := sw.since.Load(); since != 0 && since < cutoff && !sw.fired.Load() {
+					stuck = append(stuck, sw)
+				}
+			}
+			st.mu.Unlock()
+			for _, sw := range stuck {
+				if sw.fired.CompareAndSwap(false, true) {
+					sw.onStall()
+				}
+			}
+		}
+	}
+}
