@@ -58,6 +58,7 @@ func compareReports(w io.Writer, floorFiles, chatFiles []string) error {
 	fmt.Fprintf(w, "%-34s %12s %12s %8s\n", "", "floor", "chatroom", "ratio")
 	row("connected, all clients", func(r report) float64 { return ms(r.ConnectTotal) }, "ms")
 	row("connect p99", func(r report) float64 { return ms(r.ConnectP99) }, "ms")
+	row("emulated screens missing the last", func(r report) float64 { return float64(r.ScreensMissingLast) }, "screens")
 	row("RSS per session", func(r report) float64 {
 		return float64(r.RSSConnected-r.RSSBefore) / float64(max(r.Clients-r.ConnectFailed, 1)) / 1024
 	}, "KiB")

@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +79,28 @@ func BenchmarkLoad(b *testing.B) {
 		b.ReportMetric(float64(p.P99.Microseconds())/1000, "p99-ms")
 		b.ReportMetric(100*float64(p.Delivered)/float64(p.Expected), "delivered-%")
 		b.ReportMetric(float64(rep.ConnectTotal.Milliseconds()), "connect-ms")
+	}
+}
+
+// The comparison prints medians and chatroom's ratio to the floor.
+func TestCompareShowsMediansAndRatios(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, cpu float64, connect time.Duration) string {
+		r := report{Clients: 10, ConnectTotal: connect, Phases: []phaseReport{{phase: phase{Rate: 20}, CPU: cpu, Expected: 10, Delivered: 10}}}
+		b, _ := json.Marshal(r)
+		path := filepath.Join(dir, name)
+		os.WriteFile(path, b, 0o600)
+		return path
+	}
+	floor := []string{write("f1", 40, time.Second), write("f2", 50, 2*time.Second), write("f3", 45, 3*time.Second)}
+	chat := []string{write("c1", 90, 2*time.Second), write("c2", 60, 4*time.Second), write("c3", 70, 6*time.Second)}
+	var out strings.Builder
+	if err := compareReports(&out, floor, chat); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"medians of 3 floor and 3 chatroom runs", "20/s server CPU                            45.0         70.0    1.56x", "connected, all clients                   2000.0       4000.0    2.00x"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, out.String())
+		}
 	}
 }
