@@ -199,10 +199,11 @@ func readInput(ctx context.Context, r io.Reader, chunks chan<- []byte, consumed 
 	}
 }
 
-// pump moves what happens outside the program into it: input, window
-// changes, room events (a whole batch per message, so a burst costs one
-// frame), removal from the room, and shutdown. It is the only goroutine that
-// calls p.Send, and it never holds a lock while doing so.
+// pump is the session's one goroutine for everything that happens outside
+// the program. Input, window changes and the session's end it sends into
+// the program (it is the only goroutine that calls p.Send, and it holds no
+// lock while doing so). What the room sends, a whole batch at a time, and
+// news of who came and went, it draws itself, under the model's lock.
 type pump struct {
 	p        *tea.Program
 	m        *model // drawn to directly with what the room sends
