@@ -100,10 +100,13 @@ func GuestAuth() gossh.AuthMethod {
 }
 
 // Eventually polls cond until it holds or Wait is over.
-func Eventually(cond func() bool) bool {
+func Eventually(cond func() bool) bool { return Within(Wait, cond) }
+
+// Within polls cond until it holds or d is over, and reports whether it held.
+func Within(d time.Duration, cond func() bool) bool {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	deadline := time.After(Wait)
+	deadline := time.After(d)
 	for !cond() {
 		select {
 		case <-tick.C:
