@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -203,5 +204,28 @@ func TestNameColoursAreStableAndReadable(t *testing.T) {
 	}
 	if th := themeFor(colorprofile.ASCII); strings.Contains(th.name("alice"), "38;") {
 		t.Error("a colour on a terminal without colours")
+	}
+}
+
+// A session that fell so far behind that its backlog dropped messages says
+// how many, and draws the newest.
+func TestASessionFarBehindSaysHowManyWereSkipped(t *testing.T) {
+	r := room.New(room.Options{QueueLen: 8, MessageBurst: 100})
+	h := newHarness(t, r, "alice", 80, 24)
+	h.sync()
+	bob, err := r.Join("bob", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if err := bob.Say(fmt.Sprintf("message %02d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.sync()
+	screen := h.term.Screen()
+	if !strings.Contains(screen, "⋯ 12 messages skipped: your connection fell behind") ||
+		!strings.Contains(screen, "bob: message 19") || strings.Contains(screen, "bob: message 11") {
+		t.Errorf("after falling 20 messages behind a backlog of 8:\n%s", screen)
 	}
 }

@@ -77,12 +77,3 @@ func (r Reason) Text(args ...any) string {
 	}
 	return fmt.Sprintf(table[r].text, args...)
 }
-
-// All lists every reason, for metrics that want each label from the start.
-func All() []Reason {
-	out := make([]Reason, 0, last-1)
-	for r := Starting; r < last; r++ {
-		out = append(out, r)
-	}
-	return out
-}

@@ -12,7 +12,10 @@ import (
 // person, and a line with a place for a value takes exactly one.
 func TestEveryReasonHasAWordAndALine(t *testing.T) {
 	words := map[string]bool{}
-	for _, r := range reason.All() {
+	if reason.NotAllowed.String() == "unknown" {
+		t.Fatal("the last reason has no word")
+	}
+	for r := reason.Reason(1); r.String() != "unknown"; r++ {
 		w := r.String()
 		if w == "unknown" || strings.Trim(w, "abcdefghijklmnopqrstuvwxyz_") != "" || words[w] {
 			t.Errorf("reason %d has the word %q", r, w)
