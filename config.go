@@ -24,6 +24,8 @@ type config struct {
 	pprof         bool   // serve /debug/pprof/ beside /metrics
 	allowKeys     string // authorized_keys of the only keys that may connect; "" for anyone
 	adminKeys     string // authorized_keys of the moderators
+	newNames      int           // names one address may bind per hour; 0: no limit
+	nameTTL       time.Duration // a name unused this long is released
 	limits        sshd.Limits
 	session       tui.Limits
 	room          room.Options
@@ -49,6 +51,7 @@ func settings(c *config, getenv func(string) string) []setting {
 	d, t, r := sshd.DefaultLimits, tui.DefaultLimits, room.Defaults
 	l, sl, o := &c.limits, &c.session, &c.room
 	c.listen, c.dataDir, c.logFormat, *l, *sl, *o = ":2222", dataDef, "text", d, t, r
+	c.newNames, c.nameTTL = 10, 365*24*time.Hour
 	return []setting{
 		{"Server", "listen", "ADDR", "address to listen on (ignored when systemd passes a socket)", (*address)(&c.listen), ":2222"},
 		{"Server", "data-dir", "DIR", "directory for the host key and other state", (*text)(&c.dataDir), dataHelp},
@@ -58,6 +61,9 @@ func settings(c *config, getenv func(string) string) []setting {
 
 		{"Keys", "allow-keys", "FILE", "only the keys in this authorized_keys file may connect (reread on SIGHUP)", (*text)(&c.allowKeys), "anyone may connect"},
 		{"Keys", "admin-keys", "FILE", "the moderators' keys, an authorized_keys file (reread on SIGHUP)", (*text)(&c.adminKeys), "no moderators"},
+
+		{"Names", "new-names-per-hour", "N", "names one address (IPv6: one /64) may bind per hour; past it a new key joins with its name unbound (off: no limit; loopback exempt unless --limit-loopback)", (*limit)(&c.newNames), "10"},
+		{"Names", "name-ttl", "DUR", "a name unused this long is released by an hourly sweep", (*duration)(&c.nameTTL), "365d"},
 
 		{"Connections", "version-timeout", "DUR", "time a new connection has to send its SSH version line", (*duration)(&l.VersionTimeout), d.VersionTimeout.String()},
 		{"Connections", "handshake-timeout", "DUR", "time allowed for the SSH handshake", (*duration)(&l.HandshakeTimeout), d.HandshakeTimeout.String()},
@@ -153,11 +159,20 @@ type (
 	optionalAddress string
 	choice          string // text or json
 	count           int
+	limit           int // a count, or 0 (also "off") for no limit
 	size            int
 	duration        time.Duration
 	boolean         bool
 	rate            float64
 )
+
+// durationString shows whole days as days.
+func durationString(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+	}
+	return d.String()
+}
 
 var errPositive = errors.New("must be more than zero")
 
@@ -204,6 +219,24 @@ func (v *count) Set(s string) error {
 	return nil
 }
 
+func (v *limit) String() string {
+	if *v == 0 {
+		return "off"
+	}
+	return strconv.Itoa(int(*v))
+}
+func (v *limit) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if s == "off" {
+		n, err = 0, nil
+	}
+	if err != nil || n < 0 {
+		return errors.New("not a whole number, or off")
+	}
+	*v = limit(n)
+	return nil
+}
+
 func (v *size) String() string { return sizeString(int(*v)) }
 func (v *size) Set(s string) error {
 	n, err := parseSize(s)
@@ -214,11 +247,15 @@ func (v *size) Set(s string) error {
 	return nil
 }
 
-func (v *duration) String() string { return time.Duration(*v).String() }
+func (v *duration) String() string { return durationString(time.Duration(*v)) }
 func (v *duration) Set(s string) error {
 	d, err := time.ParseDuration(s)
+	if days, ok := strings.CutSuffix(s, "d"); ok { // days, which Go's durations lack
+		n, nerr := strconv.Atoi(days)
+		d, err = time.Duration(n)*24*time.Hour, nerr
+	}
 	if err != nil {
-		return errors.New("not a duration (like 90s or 10m)")
+		return errors.New("not a duration (like 90s, 10m or 365d)")
 	}
 	if d <= 0 {
 		return errPositive

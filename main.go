@@ -85,7 +85,7 @@ func serve(c config, log *slog.Logger, sd systemd.Manager) error {
 	}
 	// Last-seen times are flushed on every way out, a failing Serve too.
 	defer func() {
-		if err := s.names.Flush(); err != nil {
+		if err := s.names.Close(); err != nil {
 			log.Error("names", "err", err)
 		}
 	}()
@@ -118,21 +118,27 @@ func build(c config, log *slog.Logger, sd systemd.Manager) (*server, error) {
 		return nil, err
 	}
 	log.Info("host key", "path", filepath.Join(dir, keys.HostKeyFile), "fingerprint", keys.Fingerprint(hostKey.PublicKey()))
-	store, err := names.OpenFiles(dir)
+	store, err := names.Open(dir)
 	if err != nil {
 		return nil, fmt.Errorf("names: %w", err)
 	}
 	allowed, admins, err := loadKeySets(c)
 	if err != nil {
+		store.Close()
 		return nil, err
 	}
 	s := &server{c: c, log: log, sd: sd, room: room.New(c.room), names: store}
 	s.metrics = metrics.New(s.room)
 	s.host = sshapp.New(sshapp.Config{Room: s.room, Names: store, Admins: admins, Allowed: allowed,
-		Limits: c.session, Logger: log, Observer: s.metrics})
+		Limits: c.session, Logger: log, Observer: s.metrics,
+		NewNamesPerHour: c.newNames, LimitLoopback: c.limits.LimitLoopback})
 	s.ssh, err = sshd.New(sshd.Config{HostKey: hostKey, Logger: log, Limits: c.limits, Observer: s.metrics,
 		KeyOK: s.host.KeyOK, GuestOK: s.host.GuestOK, Handler: s.host.Serve})
-	return s, err
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // listen takes the socket systemd passed (socket activation keeps
@@ -177,6 +183,7 @@ func (s *server) run(l net.Listener) error {
 	if every := s.sd.WatchdogInterval(); every > 0 {
 		go watchdog(ctx, s.sd, every, s.room)
 	}
+	go s.expireNames(ctx)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -195,6 +202,28 @@ func (s *server) run(l net.Listener) error {
 			if err := s.names.Flush(); err != nil {
 				s.log.Error("names", "err", err)
 			}
+		}
+	}
+}
+
+// expireNames releases the names unused for --name-ttl, a minute after
+// start and then every hour, in its own goroutine: the store deletes in
+// small batches, so joins wait for one batch at most.
+func (s *server) expireNames(ctx context.Context) {
+	wait := time.Minute
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = time.Hour
+		n, err := s.names.Expire(ctx, time.Now().Add(-s.c.nameTTL))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Error("expiring names", "err", err)
+		case n > 0:
+			s.log.Info("names expired", "released", n, "unused_for", durationString(s.c.nameTTL))
 		}
 	}
 }

@@ -598,3 +598,24 @@ func TestNamesCanBeListedAndReleasedWhileTheServerRuns(t *testing.T) {
 		t.Errorf("the old key still listed:\n%s", out)
 	}
 }
+
+// A names database that does not read stops the server at start, and
+// "chatroom names", with one line that names the file; it is left alone.
+func TestACorruptNamesDatabaseStopsTheStart(t *testing.T) {
+	data := t.TempDir()
+	path := filepath.Join(data, "names.db")
+	junk := []byte(strings.Repeat("this is no database\n", 100))
+	os.WriteFile(path, junk, 0o600)
+	for _, args := range [][]string{{"--listen", "127.0.0.1:0", "--data-dir", data}, {"names", "list", "--data-dir", data}} {
+		out, code := runBinary(t, nil, args...)
+		if code != 1 || !strings.Contains(out, path) || !strings.Contains(out, "restore it from a backup") {
+			t.Errorf("chatroom %v: exit %d\n%s", args, code, out)
+		}
+		if lines := strings.Count(strings.TrimSpace(out), "\n") + 1; args[0] == "names" && lines != 1 {
+			t.Errorf("chatroom %v said %d lines:\n%s", args, lines, out)
+		}
+	}
+	if got, _ := os.ReadFile(path); string(got) != string(junk) {
+		t.Error("the database was changed")
+	}
+}

@@ -12,7 +12,8 @@ import (
 
 // namesCommand is "chatroom names list" and "chatroom names release NAME":
 // the operator's view of who owns which name. It is safe while a server
-// runs: changes go through the store's lock, and the server rereads them.
+// runs: the database takes one writer at a time, and the server reads it
+// on every lookup.
 func namesCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	var c config
 	fs := flag.NewFlagSet("chatroom names", flag.ContinueOnError)
@@ -44,15 +45,21 @@ func namesCommand(args []string, getenv func(string) string, stdout, stderr io.W
 		}
 		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
 	}
-	st, err := names.OpenFiles(filepath.Clean(c.dataDir))
+	st, err := names.Open(filepath.Clean(c.dataDir))
 	if err != nil {
 		fmt.Fprintln(stderr, "chatroom names:", err)
 		return 1
 	}
+	defer st.Close()
 	switch {
 	case verb == "list" && len(pos) == 0:
+		list, err := st.List()
+		if err != nil {
+			fmt.Fprintln(stderr, "chatroom names:", err)
+			return 1
+		}
 		fmt.Fprintf(stdout, "%-24s  %-51s  %-20s  %s\n", "NAME", "KEY", "FIRST SEEN", "LAST SEEN")
-		for _, b := range st.List() {
+		for _, b := range list {
 			fmt.Fprintf(stdout, "%-24s  %-51s  %-20s  %s\n", b.Name, b.Fingerprint,
 				b.FirstSeen.Format(time.DateTime), b.LastSeen.Format(time.DateTime))
 		}

@@ -1,9 +1,10 @@
 // Package names says who owns which name and who is banned: the first key
-// to join with a name owns it. Stores implement Store; Files keeps them in
-// text files in the data directory.
+// to join with a name owns it. Stores implement Store; DB keeps them in an
+// SQLite database in the data directory.
 package names
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -15,32 +16,39 @@ var ErrOwned = errors.New("belongs to another key")
 
 // Store is who owns which name and who is banned. Its methods are safe for
 // concurrent use; lookups (Owner, Banned) are on every login's path and
-// must stay cheap.
+// must stay cheap. An error means the store could not answer; callers
+// fail closed.
 type Store interface {
-	// Claim gives name to key if no key owns it yet, and has it saved
-	// before it returns; for the owner it notes that they were seen. A
-	// name owned by another key is ErrOwned.
-	Claim(name string, key gossh.PublicKey) error
+	// Claim gives name to key if no key owns it yet, has it saved before
+	// it returns, and reports whether it did; for the owner it notes that
+	// they were seen. A name owned by another key is ErrOwned. A claim
+	// that fails leaves nothing behind.
+	Claim(name string, key gossh.PublicKey) (bool, error)
 	// Owner is the binding of name, if it is bound.
-	Owner(name string) (Binding, bool)
+	Owner(name string) (Binding, bool, error)
 	// Seen notes that name's owner was here now; it is saved in batches.
 	Seen(name string)
 	// Release frees name, reporting whether it was bound.
 	Release(name string) (bool, error)
 	// List is every binding, by name.
-	List() []Binding
+	List() ([]Binding, error)
+	// Expire releases the names not seen since before, and forgets the
+	// bans that have run out, without holding up claims for long.
+	Expire(ctx context.Context, before time.Time) (int, error)
 	// Ban records a ban.
 	Ban(b Ban) error
 	// Unban lifts the bans matching what (a name, a fingerprint or an
 	// address) and says how many there were.
 	Unban(what string) (int, error)
 	// Bans lists the bans in force.
-	Bans() []Ban
+	Bans() ([]Ban, error)
 	// Banned lists the bans in force that name fingerprint (if not empty)
 	// or addr; what each ban covers is the caller's policy.
-	Banned(fingerprint, addr string) []Ban
+	Banned(fingerprint, addr string) ([]Ban, error)
 	// Flush saves what is kept in batches (last-seen times).
 	Flush() error
+	// Close flushes and lets go of the store.
+	Close() error
 }
 
 // Binding says a name belongs to a key.
@@ -66,7 +74,7 @@ type Ban struct {
 
 // Files in the data directory.
 const (
-	NamesFile = "names" // which key owns which name
-	BansFile  = "bans"  // who may not come in
-	lockFile  = ".lock" // serialises writers across processes
+	DBFile    = "names.db" // the store
+	NamesFile = "names"    // which key owns which name, in versions before the database
+	BansFile  = "bans"     // who may not come in, ditto
 )

@@ -2,6 +2,7 @@ package sshapp
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -118,33 +119,59 @@ func (st *seat) joined() (string, room.Member) {
 	return st.name, st.member
 }
 
-var errSaving = errors.New("The server could not save your name; try again in a moment.")
+var (
+	errSaving  = errors.New("The server could not save your name; try again in a moment.")
+	errReading = errors.New("The server cannot read its names just now; try again in a moment.")
+)
 
 // Join enters the room as name. A name owned by a key is only for that key;
 // a key that joins with a free name comes to own it, saved before the
-// person is let in. Bans and the allow list are checked again first: they
-// may have changed since the session began.
-func (st *seat) Join(name string) (room.Member, error) {
+// person is let in (unless its address has bound its share of names this
+// hour: then it joins with the name unbound, and notice says so). Bans and
+// the allow list are checked again first: they may have changed since the
+// session began.
+func (st *seat) Join(name string) (mem room.Member, notice string, err error) {
 	h := st.h
 	if err := st.mayStay(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if b, ok := h.names.Owner(name); ok && !keys.SameKey(b.Key, st.id.key) {
-		return nil, ownedError(name)
-	}
-	mem, err := h.room.Join(name, st.id.fp)
+	b, bound, err := h.names.Owner(name)
 	if err != nil {
-		return nil, err
+		st.log.Error("reading a name's owner", "name", name, "err", err)
+		return nil, "", errReading
 	}
-	if !st.id.guest() {
-		if err := h.names.Claim(name, st.id.key); err != nil {
-			mem.Leave()
-			if errors.Is(err, names.ErrOwned) {
-				return nil, ownedError(name)
+	if bound && !keys.SameKey(b.Key, st.id.key) {
+		return nil, "", ownedError(name)
+	}
+	// The binding is saved before anyone sees the join, so that one that
+	// fails to save shows nobody a join and a leave.
+	created := false
+	if !st.id.guest() && !bound {
+		if !h.newNames.take(st.id.addr) {
+			notice = fmt.Sprintf("%s is yours for this visit only: this address has bound %d new names in the last hour, the most it may. Come back later to keep the name.", name, h.newNames.per)
+		} else if created, err = h.names.Claim(name, st.id.key); err != nil || !created {
+			h.newNames.giveBack(st.id.addr)
+			switch {
+			case errors.Is(err, names.ErrOwned):
+				return nil, "", ownedError(name)
+			case err != nil:
+				st.log.Error("saving a name", "name", name, "err", err)
+				return nil, "", errSaving
 			}
-			st.log.Error("saving a name", "name", name, "err", err)
-			return nil, errSaving
 		}
+	}
+	mem, err = h.room.Join(name, st.id.fp)
+	if err != nil {
+		if created { // the room said no (someone else online has it): unbind
+			if _, err := h.names.Release(name); err != nil {
+				st.log.Error("releasing a name the room refused", "name", name, "err", err)
+			}
+			h.newNames.giveBack(st.id.addr)
+		}
+		return nil, "", err
+	}
+	if bound {
+		h.names.Seen(name)
 	}
 	st.mu.Lock()
 	st.name, st.member = name, mem
@@ -154,10 +181,10 @@ func (st *seat) Join(name string) (room.Member, error) {
 	// found; this one may have been too early to be found, so look again.
 	if err := st.mayStay(); err != nil {
 		st.leave()
-		return nil, err
+		return nil, "", err
 	}
-	st.log.Info("joined", "name", name, "took_over", mem.Replaced())
-	return mem, nil
+	st.log.Info("joined", "name", name, "took_over", mem.Replaced(), "bound", created || bound)
+	return mem, notice, nil
 }
 
 // mayStay checks the session against the allow list and the bans as they

@@ -31,6 +31,10 @@ type Config struct {
 	Admins *keys.KeySet
 	// Allowed, if set, are the only keys that may connect (see SetAllowed).
 	Allowed *keys.KeySet
+	// NewNamesPerHour bounds the names each address (IPv4, IPv6 /64) may
+	// bind in an hour; 0 is no limit. LimitLoopback applies it to loopback.
+	NewNamesPerHour int
+	LimitLoopback   bool
 	// Limits bound each session's input; zero fields take the defaults.
 	Limits tui.Limits
 	// Logger receives one line per event; nil logs nothing.
@@ -63,6 +67,7 @@ type Host struct {
 	allowed   atomic.Pointer[keys.KeySet]
 	directory directory
 	seats     seats // every session, in the room or on the join screen
+	newNames  newNames
 	watching  sync.Once
 	limits    tui.Limits
 	log       *slog.Logger
@@ -78,6 +83,7 @@ func New(cfg Config) *Host {
 		cfg.Observer = nopObserver{}
 	}
 	h := &Host{room: cfg.Room, names: cfg.Names, limits: cfg.Limits, log: cfg.Logger, obs: cfg.Observer}
+	h.newNames = newNames{per: cfg.NewNamesPerHour, limitLoopback: cfg.LimitLoopback, now: time.Now}
 	h.admins.Store(cfg.Admins)
 	h.allowed.Store(cfg.Allowed)
 	return h

@@ -46,10 +46,12 @@ func (h *Host) KeyOK(user string, key gossh.PublicKey) bool {
 	if set := h.allowed.Load(); set != nil && !set.Contains(key) {
 		return false
 	}
-	if b, ok := h.names.Owner(user); ok && !keys.SameKey(b.Key, key) {
+	b, ok, err := h.names.Owner(user)
+	if err != nil {
+		h.log.Error("reading a name's owner", "name", user, "err", err)
 		return false
 	}
-	return true
+	return !ok || keys.SameKey(b.Key, key)
 }
 
 // GuestOK lets people in without a key, unless only listed keys may connect.
@@ -91,7 +93,13 @@ func (h *Host) close(sessions []*seat, r reason.Reason, why string) {
 
 // banned says why this person may not come in, if they may not.
 func (h *Host) banned(id identity) (string, bool) {
-	for _, b := range h.names.Banned(id.fp, banAddr(id.addr)) {
+	bans, err := h.names.Banned(id.fp, banAddr(id.addr))
+	if err != nil {
+		// Fail closed: who is banned cannot be told.
+		h.log.Error("reading the bans", "err", err)
+		return "The server cannot read its ban list just now; try again in a moment.", true
+	}
+	for _, b := range bans {
 		if h.covers(b, id) {
 			return reason.Banned.Text(banTerms(b)), true
 		}

@@ -26,17 +26,25 @@ import (
 // namesServer runs a server whose names belong to keys, kept in dir, for
 // tests that type commands faster than a person would: the allowance for
 // commands and the spacing of lookups are loosened.
-func namesServer(t *testing.T, dir string, admins ...gossh.Signer) (*testserver.Server, *names.Files) {
+func namesServer(t *testing.T, dir string, admins ...gossh.Signer) (*testserver.Server, *names.DB) {
 	t.Helper()
-	st, err := names.OpenFiles(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openNames(t, dir)
 	var set *keys.KeySet
 	if len(admins) > 0 {
 		set = testkit.KeySet(t, admins...)
 	}
 	return testserver.Start(t, testserver.Options{Names: st, Admins: set, Room: quick.Room, Session: quick.Session}), st
+}
+
+// openNames opens the store in dir until the test ends.
+func openNames(t *testing.T, dir string) *names.DB {
+	t.Helper()
+	st, err := names.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // quick are the limits of a server whose tests type commands quickly.
@@ -47,10 +55,9 @@ func TestTheFirstKeyToJoinOwnsTheName(t *testing.T) {
 	ts, st := namesServer(t, dir)
 	a, b := testkit.NewKey(t), testkit.NewKey(t)
 	alice := testkit.Join(t, ts.Addr, "alice", testkit.WithKey(a))
-	// On disk, before she was let in.
-	data, _ := os.ReadFile(filepath.Join(dir, names.NamesFile))
-	if !strings.Contains(string(data), "alice "+keys.Fingerprint(a.PublicKey())) {
-		t.Fatalf("names file after alice joined:\n%s", data)
+	// On disk, before she was let in: another process reads it.
+	if own, bound, _ := openNames(t, dir).Owner("alice"); !bound || own.Fingerprint != keys.Fingerprint(a.PublicKey()) {
+		t.Fatalf("alice's binding after she joined: %+v", own)
 	}
 	testkit.Say(t, alice, "/quit")
 	testkit.WaitDone(t, alice)
@@ -66,7 +73,7 @@ func TestTheFirstKeyToJoinOwnsTheName(t *testing.T) {
 		testkit.WaitDone(t, c)
 	}
 	testkit.Join(t, ts.Addr, "alice", testkit.WithKey(a)) // her key still works
-	if own, _ := st.Owner("alice"); !keys.SameKey(own.Key, a.PublicKey()) {
+	if own, _, _ := st.Owner("alice"); !keys.SameKey(own.Key, a.PublicKey()) {
 		t.Error("alice's binding changed")
 	}
 }
@@ -78,7 +85,7 @@ func TestGuestsTakeFreeNamesButNeverBindThem(t *testing.T) {
 	watcher := testkit.Join(t, ts.Addr, "watcher", testkit.WithKey(testkit.NewKey(t)))
 	testkit.Say(t, watcher, "/who")
 	testkit.WaitText(t, watcher, "2 online: gus (guest), watcher")
-	if _, bound := st.Owner("gus"); bound {
+	if _, bound, _ := st.Owner("gus"); bound {
 		t.Error("a guest's name was bound")
 	}
 	testkit.Say(t, watcher, "/whois gus")
@@ -87,7 +94,7 @@ func TestGuestsTakeFreeNamesButNeverBindThem(t *testing.T) {
 	testkit.WaitDone(t, gus)
 	k := testkit.NewKey(t)
 	testkit.Join(t, ts.Addr, "gus", testkit.WithKey(k))
-	if own, _ := st.Owner("gus"); !keys.SameKey(own.Key, k.PublicKey()) {
+	if own, _, _ := st.Owner("gus"); !keys.SameKey(own.Key, k.PublicKey()) {
 		t.Error("the first key to join as gus does not own it")
 	}
 }
@@ -145,8 +152,7 @@ func TestWhoisShowsTheKeyAndModeratorsSeeTheAddress(t *testing.T) {
 
 func TestOnlyAllowedKeysGetIn(t *testing.T) {
 	a, b := testkit.NewKey(t), testkit.NewKey(t)
-	st, _ := names.OpenFiles(t.TempDir())
-	ts := testserver.Start(t, testserver.Options{Names: st, Allowed: testkit.KeySet(t, a)})
+	ts := testserver.Start(t, testserver.Options{Allowed: testkit.KeySet(t, a)})
 	alice := testkit.Join(t, ts.Addr, "alice", testkit.WithKey(a))
 	if _, err := termtest.Dial(ts.Addr, "bob", testkit.WithKey(b)); err == nil {
 		t.Error("a key not on the list got in")
@@ -201,8 +207,7 @@ func TestModeratorsKickBanAndRelease(t *testing.T) {
 	testkit.Join(t, ts.Addr, "gus3", termtest.Options{LocalIP: "127.0.0.3"})
 
 	// Bans outlive the server.
-	fresh, _ := names.OpenFiles(dir)
-	if b := fresh.Banned(keys.Fingerprint(carolKey.PublicKey()), ""); len(b) != 1 {
+	if b, _ := openNames(t, dir).Banned(keys.Fingerprint(carolKey.PublicKey()), ""); len(b) != 1 {
 		t.Error("carol's ban is not on disk")
 	}
 	testkit.Say(t, m, "/banned")
@@ -214,7 +219,7 @@ func TestModeratorsKickBanAndRelease(t *testing.T) {
 
 	testkit.Say(t, m, "/release carol")
 	testkit.WaitText(t, m, "carol is free now")
-	if _, bound := st.Owner("carol"); bound {
+	if _, bound, _ := st.Owner("carol"); bound {
 		t.Error("carol still bound after /release")
 	}
 }
@@ -269,12 +274,8 @@ func TestFailingAsOneUserThenSucceedingAsAnotherIsTheSecond(t *testing.T) {
 	py := "/usr/bin/python3"
 	have := exec.Command(py, "-c", "import paramiko").Run() == nil
 	testkit.Need(t, have, "python3-paramiko", "apt-get install python3-paramiko")
-	st, err := names.OpenFiles(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var log testkit.LogBuffer
-	ts := testserver.Start(t, testserver.Options{Names: st, Log: &log})
+	ts := testserver.Start(t, testserver.Options{Log: &log})
 	defer func() {
 		if t.Failed() {
 			t.Log(log.String())

@@ -18,7 +18,7 @@ func (st *seat) Whois(name string) string {
 	shown := clean.Line(name, 2*room.MaxNameLen)
 	e, ok := st.h.directory.get(name)
 	if !ok {
-		if b, bound := st.h.names.Owner(name); bound {
+		if b, bound, _ := st.h.names.Owner(name); bound {
 			return fmt.Sprintf("%s is not online. The name belongs to key %s, last seen %s ago.", shown, shortFP(b.Fingerprint), since(b.LastSeen))
 		}
 		return shown + " is not online."
@@ -90,7 +90,11 @@ func (st *seat) ban(target, rest string) (string, bool) {
 		// The key, and the address it came from; a guest, the address.
 		ban.Fingerprint, ban.Addr = e.id.fp, banAddr(e.id.addr)
 	default:
-		b, bound := h.names.Owner(target)
+		b, bound, err := h.names.Owner(target)
+		if err != nil {
+			st.log.Error("reading a name's owner", "err", err)
+			return "The names cannot be read just now; try again in a moment.", true
+		}
 		if !bound {
 			return shown + " is neither online nor the owner of a name: nothing to ban.", true
 		}
@@ -126,7 +130,11 @@ func (st *seat) unban(what string) (string, bool) {
 }
 
 func (st *seat) bans() (string, bool) {
-	bans := st.h.names.Bans()
+	bans, err := st.h.names.Bans()
+	if err != nil {
+		st.log.Error("reading the bans", "err", err)
+		return "The ban list cannot be read just now; try again in a moment.", true
+	}
 	if len(bans) == 0 {
 		return "Nobody is banned.", false
 	}

@@ -143,7 +143,7 @@ func TestLongBansAreForGood(t *testing.T) {
 		testkit.WaitDone(t, eve)
 		testkit.WaitText(t, eve, "You were banned by mod for good: pest.")
 		refused(t, ts.Addr, "eve", testkit.WithKey(ek), "chatroom: you are banned: pest")
-		bans := st.Banned(keys.Fingerprint(ek.PublicKey()), "")
+		bans, _ := st.Banned(keys.Fingerprint(ek.PublicKey()), "")
 		if len(bans) != 1 || !bans[0].Until.IsZero() {
 			t.Errorf("/ban eve %s saved %+v", length, bans)
 		}

@@ -16,9 +16,10 @@ import (
 // person into the room under a name, describes people, and runs the
 // moderators' commands. sshapp implements it for each SSH session.
 type Directory interface {
-	// Join enters the room as name, if this person may have it. Errors
-	// that are not the room's are shown to the person as they are.
-	Join(name string) (room.Member, error)
+	// Join enters the room as name, if this person may have it, with a
+	// line to show them (or ""). Errors that are not the room's are shown
+	// to the person as they are.
+	Join(name string) (mem room.Member, notice string, err error)
 	// Whois describes the person called name, in one line.
 	Whois(name string) string
 	// Guest reports whether the person online as name has no key.

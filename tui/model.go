@@ -138,7 +138,7 @@ func (m *model) start(name string) {
 
 // join tries to enter the room as name; on refusal the join screen says why.
 func (m *model) join(name string) error {
-	mem, err := m.dir.Join(name)
+	mem, notice, err := m.dir.Join(name)
 	if err != nil {
 		m.phase = phaseJoin
 		m.joinErr = joinError(name, err)
@@ -156,6 +156,9 @@ func (m *model) join(name string) error {
 	m.note(m.tabs[0], false, fmt.Sprintf("Welcome, %s. Type a message and press Enter; /help lists commands.", m.name))
 	if mem.Replaced() {
 		m.note(m.tabs[0], false, "You were already signed in with this key: that session is closed, and this one carries on.")
+	}
+	if notice != "" {
+		m.note(m.tabs[0], false, notice)
 	}
 	m.dirty |= dirtyAll
 	return nil

@@ -29,7 +29,10 @@ type harness struct {
 // nothing of anybody.
 type lobby struct{ r room.Broker }
 
-func (l lobby) Join(name string) (room.Member, error) { return l.r.Join(name, "") }
+func (l lobby) Join(name string) (room.Member, string, error) {
+	m, err := l.r.Join(name, "")
+	return m, "", err
+}
 func (lobby) Whois(name string) string                { return name + ": nothing known." }
 func (lobby) Guest(string) bool                       { return false }
 func (lobby) Moderator() bool                         { return false }

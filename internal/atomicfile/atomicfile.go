@@ -40,14 +40,14 @@ func Write(path string, data []byte, mode os.FileMode, replace bool) error {
 		if err := os.Rename(tmp.Name(), path); err != nil {
 			return err
 		}
-		return syncDir(dir)
+		return SyncDir(dir)
 	}
 	// Link, unlike rename, fails when path exists: a key someone else just
 	// made is never replaced.
 	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
 // MatchOwner gives f the owner of dir when we run as root: an operator's
@@ -64,7 +64,8 @@ func MatchOwner(f *os.File, dir string) {
 	}
 }
 
-func syncDir(dir string) error {
+// SyncDir makes a directory's entries (a rename, a new file) durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

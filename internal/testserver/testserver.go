@@ -31,6 +31,9 @@ type Options struct {
 	// directory.
 	Names           names.Store
 	Admins, Allowed *keys.KeySet
+	// NewNamesPerHour is sshapp's limit (0: none); Limits.LimitLoopback
+	// applies it to the test's loopback clients.
+	NewNamesPerHour int
 	// Broker, if set, wraps the room the sessions see (to break it on
 	// purpose, say).
 	Broker func(room.Broker) room.Broker
@@ -58,14 +61,15 @@ func Start(t testing.TB, o Options) *Server {
 		log = slog.New(slog.NewTextHandler(o.Log, nil))
 	}
 	if o.Names == nil {
-		st, err := names.OpenFiles(t.TempDir())
+		st, err := names.Open(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { st.Close() })
 		o.Names = st
 	}
 	host := sshapp.New(sshapp.Config{Room: broker, Names: o.Names, Admins: o.Admins, Allowed: o.Allowed,
-		Limits: o.Session, Logger: log})
+		Limits: o.Session, Logger: log, NewNamesPerHour: o.NewNamesPerHour, LimitLoopback: o.Limits.LimitLoopback})
 	srv, err := sshd.New(sshd.Config{HostKey: testkit.HostKey(t), Limits: o.Limits, Logger: log,
 		KeyOK: host.KeyOK, GuestOK: host.GuestOK, Handler: host.Serve})
 	if err != nil {

@@ -1,0 +1,406 @@
+package names
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"chatroom/internal/atomicfile"
+	"chatroom/keys"
+
+	gossh "golang.org/x/crypto/ssh"
+	_ "modernc.org/sqlite" // the "sqlite" driver: pure Go, no cgo
+)
+
+var _ Store = (*DB)(nil)
+
+// DB is a Store kept in an SQLite database (DBFile in the data directory)
+// in WAL mode: each new binding is one small transaction, synced before
+// Claim returns; readers never wait for a writer; another process
+// (chatroom names ...) may read and change it while a server runs; and an
+// operator can open it with the sqlite3 shell. Last-seen times are kept in
+// memory and written in one transaction by Flush.
+type DB struct {
+	path string
+	db   *sql.DB
+	now  func() time.Time
+
+	mu   sync.Mutex
+	seen map[string]time.Time // last-seen times not written yet
+}
+
+// schema is the database at each version: migrations[i] takes version i
+// to i+1. A database newer than this program is refused, not changed.
+var migrations = []string{
+	`CREATE TABLE names (
+		name        TEXT PRIMARY KEY,
+		fingerprint TEXT NOT NULL,
+		key         TEXT NOT NULL, -- in authorized_keys form
+		first_seen  TEXT NOT NULL, -- RFC 3339, UTC
+		last_seen   TEXT NOT NULL
+	) WITHOUT ROWID;
+	CREATE INDEX names_last_seen ON names(last_seen);
+	CREATE TABLE bans (
+		id          INTEGER PRIMARY KEY,
+		fingerprint TEXT NOT NULL DEFAULT '', -- '' for a ban on an address alone
+		addr        TEXT NOT NULL DEFAULT '', -- IPv4 or an IPv6 /64, or ''
+		until       TEXT NOT NULL DEFAULT '', -- RFC 3339, UTC; '' for ever
+		banned_by   TEXT NOT NULL DEFAULT '',
+		name        TEXT NOT NULL DEFAULT '',
+		reason      TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX bans_fingerprint ON bans(fingerprint);
+	CREATE INDEX bans_addr ON bans(addr);`,
+}
+
+// ErrUnreadable wraps the reason a database could not be opened.
+var ErrUnreadable = errors.New("unreadable")
+
+// Open opens the store in dir, making it if there is none. On the first
+// start, names and bans in the text files of earlier versions (NamesFile,
+// BansFile) are imported, and the files are kept beside the database,
+// renamed with ".imported". A database that cannot be read is an error
+// naming it; it is never replaced.
+func Open(dir string) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, DBFile)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if err := importText(dir, path); err != nil {
+			return nil, err
+		}
+	}
+	s, err := open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s is %w (%v): restore it from a backup, or move it aside to start with no names and bans", path, ErrUnreadable, err)
+	}
+	return s, nil
+}
+
+func open(path string) (*DB, error) {
+	// The file is made here, not by SQLite, so that it is private and, if
+	// root made it, the service's; SQLite gives its -wal and -shm files the
+	// database's mode and owner.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	atomicfile.MatchOwner(f, filepath.Dir(path))
+	f.Close()
+	// synchronous(FULL): a binding is on disk, not just in the WAL's page
+	// cache, when Claim returns. busy_timeout: another process writing
+	// makes us wait, not fail. _txlock=immediate: a transaction that will
+	// write takes the write lock at BEGIN, so two never deadlock upgrading.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=busy_timeout(10000)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	s := &DB{path: path, db: db, now: time.Now, seen: make(map[string]time.Time)}
+	if err := s.check(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// check reads the whole file's structure, so that a damaged one is found
+// at start and not by a join.
+func (s *DB) check() error {
+	var res string
+	if err := s.db.QueryRow("PRAGMA quick_check").Scan(&res); err != nil {
+		return err
+	}
+	if res != "ok" {
+		return errors.New(res)
+	}
+	return nil
+}
+
+func (s *DB) migrate() error {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("its schema is version %d, newer than this chatroom knows (%d)", version, len(migrations))
+	}
+	if version == len(migrations) {
+		return nil
+	}
+	for _, m := range migrations[version:] {
+		if _, err := tx.Exec(m); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Close writes what is pending and closes the database.
+func (s *DB) Close() error {
+	return errors.Join(s.Flush(), s.db.Close())
+}
+
+func stamp(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
+
+func unstamp(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
+func authorized(k gossh.PublicKey) string {
+	return strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k)))
+}
+
+// Owner is the binding of name, if it is bound.
+func (s *DB) Owner(name string) (Binding, bool, error) { return s.owner(name) }
+
+func (s *DB) owner(name string) (Binding, bool, error) {
+	var fp, key, first, last string
+	err := s.db.QueryRow("SELECT fingerprint, key, first_seen, last_seen FROM names WHERE name = ?", name).
+		Scan(&fp, &key, &first, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Binding{}, false, nil
+	}
+	if err != nil {
+		return Binding{}, false, err
+	}
+	k, _, _, _, err1 := gossh.ParseAuthorizedKey([]byte(key))
+	f, err2 := unstamp(first)
+	l, err3 := unstamp(last)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return Binding{}, false, fmt.Errorf("the binding of %q: %w", name, err)
+	}
+	s.mu.Lock()
+	if t, ok := s.seen[name]; ok && t.After(l) {
+		l = t.UTC().Truncate(time.Second)
+	}
+	s.mu.Unlock()
+	return Binding{Name: name, Fingerprint: fp, Key: k, FirstSeen: f, LastSeen: l}, true, nil
+}
+
+// Claim gives name to key if no key owns it, saved before it returns, and
+// reports whether it did; for the owner it notes that they were seen.
+func (s *DB) Claim(name string, key gossh.PublicKey) (bool, error) {
+	now := stamp(s.now())
+	res, err := s.db.Exec(`INSERT INTO names (name, fingerprint, key, first_seen, last_seen)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+		name, keys.Fingerprint(key), authorized(key), now, now)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, nil
+	}
+	b, ok, err := s.owner(name)
+	switch {
+	case err != nil:
+		return false, err
+	case !ok: // released in between
+		return false, errors.New("the name was released while it was claimed; try again")
+	case !keys.SameKey(b.Key, key):
+		return false, ErrOwned
+	}
+	s.Seen(name)
+	return false, nil
+}
+
+// Release frees name, reporting whether it was bound.
+func (s *DB) Release(name string) (bool, error) {
+	res, err := s.db.Exec("DELETE FROM names WHERE name = ?", name)
+	if err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	delete(s.seen, name)
+	s.mu.Unlock()
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// Seen notes that name's owner was here now; Flush writes it.
+func (s *DB) Seen(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen[name] = s.now()
+}
+
+// Flush writes the last-seen times noted since the last flush, in one
+// transaction. A name released meanwhile stays released.
+func (s *DB) Flush() error {
+	s.mu.Lock()
+	seen := s.seen
+	s.seen = make(map[string]time.Time)
+	s.mu.Unlock()
+	if len(seen) == 0 {
+		return nil
+	}
+	err := s.write(func(tx *sql.Tx) error {
+		st, err := tx.Prepare("UPDATE names SET last_seen = ?1 WHERE name = ?2 AND last_seen < ?1")
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for name, t := range seen {
+			if _, err := st.Exec(stamp(t), name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil { // keep them for the next try
+		s.mu.Lock()
+		for name, t := range seen {
+			if u, ok := s.seen[name]; !ok || t.After(u) {
+				s.seen[name] = t
+			}
+		}
+		s.mu.Unlock()
+	}
+	return err
+}
+
+func (s *DB) write(fn func(*sql.Tx) error) error {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// List is every binding, by name.
+func (s *DB) List() ([]Binding, error) {
+	rows, err := s.db.Query("SELECT name FROM names ORDER BY name")
+	if err != nil {
+		return nil, err
+	}
+	var list []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		list = append(list, n)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, err
+	}
+	out := make([]Binding, 0, len(list))
+	for _, n := range list {
+		b, ok, err := s.owner(n)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+// Expire releases the names not seen since before, a batch at a time so
+// that a join waits for one small transaction at most, and forgets bans
+// that have run out. It says how many names it released.
+func (s *DB) Expire(ctx context.Context, before time.Time) (int, error) {
+	if err := s.Flush(); err != nil {
+		return 0, err
+	}
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM bans WHERE until != '' AND until <= ?", stamp(s.now())); err != nil {
+		return 0, err
+	}
+	total := 0
+	for {
+		res, err := s.db.ExecContext(ctx, `DELETE FROM names WHERE name IN
+			(SELECT name FROM names WHERE last_seen < ? LIMIT 500)`, stamp(before))
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+		if n < 500 {
+			return total, nil
+		}
+	}
+}
+
+// Ban records a ban.
+func (s *DB) Ban(b Ban) error {
+	until := ""
+	if !b.Until.IsZero() {
+		until = stamp(b.Until)
+	}
+	_, err := s.db.Exec("INSERT INTO bans (fingerprint, addr, until, banned_by, name, reason) VALUES (?, ?, ?, ?, ?, ?)",
+		b.Fingerprint, b.Addr, until, b.By, b.Name, b.Reason)
+	return err
+}
+
+// Unban lifts the bans that match what (a name, a fingerprint or an
+// address) and reports how many there were.
+func (s *DB) Unban(what string) (int, error) {
+	res, err := s.db.Exec("DELETE FROM bans WHERE name = ?1 OR fingerprint = ?1 OR addr = ?1", what)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// Bans lists the bans in force, oldest first.
+func (s *DB) Bans() ([]Ban, error) {
+	return s.bans("until = '' OR until > ?1", stamp(s.now()))
+}
+
+// Banned lists the bans in force on fingerprint (if not empty) or addr.
+func (s *DB) Banned(fingerprint, addr string) ([]Ban, error) {
+	return s.bans("(fingerprint = ?2 AND ?2 != '' OR addr = ?3 AND ?3 != '') AND (until = '' OR until > ?1)",
+		stamp(s.now()), fingerprint, addr)
+}
+
+func (s *DB) bans(where string, args ...any) ([]Ban, error) {
+	rows, err := s.db.Query("SELECT fingerprint, addr, until, banned_by, name, reason FROM bans WHERE "+where+" ORDER BY id", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Ban
+	for rows.Next() {
+		var b Ban
+		var until string
+		if err := rows.Scan(&b.Fingerprint, &b.Addr, &until, &b.By, &b.Name, &b.Reason); err != nil {
+			return nil, err
+		}
+		if b.Until, err = unstamp(until); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
