@@ -33,10 +33,10 @@ func (l lobby) Join(name string) (room.Member, string, error) {
 	m, err := l.r.Join(name, "")
 	return m, "", err
 }
-func (lobby) Whois(name string) string                { return name + ": nothing known." }
-func (lobby) Guest(string) bool                       { return false }
-func (lobby) Moderator() bool                         { return false }
-func (lobby) Moderate(string, string) (string, bool)  { return "", true }
+func (lobby) Whois(name string) string               { return name + ": nothing known." }
+func (lobby) Guest(string) bool                      { return false }
+func (lobby) Moderator() bool                        { return false }
+func (lobby) Moderate(string, string) (string, bool) { return "", true }
 
 // testModel makes a model as Run would, writing to out.
 func testModel(r *room.Room, out io.Writer, w, h int) *model {
