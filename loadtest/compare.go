@@ -13,7 +13,9 @@ import (
 // and chatroom's, and chatroom's as a multiple of the floor's. Runs on a
 // shared machine vary by a fifth: medians of runs interleaved with the
 // floor's are what to compare.
-func compareReports(w io.Writer, floorFiles, chatFiles []string) error {
+//
+// labels name the two sides (the floor and chatroom, by default).
+func compareReports(w io.Writer, labels [2]string, floorFiles, chatFiles []string) error {
 	load := func(files []string) ([]report, error) {
 		var out []report
 		for _, f := range files {
@@ -54,9 +56,10 @@ func compareReports(w io.Writer, floorFiles, chatFiles []string) error {
 		fmt.Fprintf(w, "%-34s %12.1f %12.1f %8s  %s\n", name, a, b, ratio, unit)
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	fmt.Fprintf(w, "medians of %d floor and %d chatroom runs\n", len(floor), len(chat))
-	fmt.Fprintf(w, "%-34s %12s %12s %8s\n", "", "floor", "chatroom", "ratio")
+	fmt.Fprintf(w, "medians of %d %s and %d %s runs\n", len(floor), labels[0], len(chat), labels[1])
+	fmt.Fprintf(w, "%-34s %12s %12s %8s\n", "", labels[0], labels[1], "ratio")
 	row("connected, all clients", func(r report) float64 { return ms(r.ConnectTotal) }, "ms")
+	row("connect p50", func(r report) float64 { return ms(r.ConnectP50) }, "ms")
 	row("connect p99", func(r report) float64 { return ms(r.ConnectP99) }, "ms")
 	row("emulated screens missing the last", func(r report) float64 { return float64(r.ScreensMissingLast) }, "screens")
 	row("RSS per session", func(r report) float64 {

@@ -95,7 +95,7 @@ func TestCompareShowsMediansAndRatios(t *testing.T) {
 	floor := []string{write("f1", 40, time.Second), write("f2", 50, 2*time.Second), write("f3", 45, 3*time.Second)}
 	chat := []string{write("c1", 90, 2*time.Second), write("c2", 60, 4*time.Second), write("c3", 70, 6*time.Second)}
 	var out strings.Builder
-	if err := compareReports(&out, floor, chat); err != nil {
+	if err := compareReports(&out, [2]string{"floor", "chatroom"}, floor, chat); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"medians of 3 floor and 3 chatroom runs", "20/s server CPU                            45.0         70.0    1.56x", "connected, all clients                   2000.0       4000.0    2.00x"} {

@@ -40,14 +40,23 @@ func main() {
 	flag.BoolVar(&cfg.Guests, "guests", false, "log in as guests, with no key (default: each client has a key of its own)")
 	flag.BoolVar(&cfg.Storm, "storm", false, "at the end, drop every client at once and dial them all again (a reconnect storm)")
 	compare := flag.Bool("compare", false, "compare reports: loadtest -compare FLOOR.json,... CHATROOM.json,... prints the medians and their ratios")
+	labels := flag.String("labels", "floor,chatroom", "with -compare, what to call the two sides")
 	flag.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cpuprofile := flag.String("cpuprofile", "", "write the load generator's CPU profile here")
+	makeNames := flag.Int("make-names", 0, "print a names file binding this many names (seed0, seed1, ...) to fresh keys, and exit: chatroom imports it on its first start")
 	flag.Parse()
+	if *makeNames > 0 {
+		if err := writeNames(os.Stdout, *makeNames, time.Now()); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *compare {
 		if flag.NArg() != 2 {
 			log.Fatal("-compare takes two comma-separated lists of JSON reports: the floor's and chatroom's")
 		}
-		if err := compareReports(os.Stdout, strings.Split(flag.Arg(0), ","), strings.Split(flag.Arg(1), ",")); err != nil {
+		a, b, _ := strings.Cut(*labels, ",")
+		if err := compareReports(os.Stdout, [2]string{a, b}, strings.Split(flag.Arg(0), ","), strings.Split(flag.Arg(1), ",")); err != nil {
 			log.Fatal(err)
 		}
 		return

@@ -29,7 +29,10 @@ var _ Store = (*DB)(nil)
 // memory and written in one transaction by Flush.
 type DB struct {
 	path string
-	db   *sql.DB
+	// Writes go through one connection, so that they queue here rather
+	// than in SQLite's busy handler, which sleeps in steps of up to 100 ms;
+	// reads have a few connections of their own, which WAL never blocks.
+	w, r *sql.DB
 	now  func() time.Time
 
 	mu   sync.Mutex
@@ -99,29 +102,45 @@ func open(path string) (*DB, error) {
 	// cache, when Claim returns. busy_timeout: another process writing
 	// makes us wait, not fail. _txlock=immediate: a transaction that will
 	// write takes the write lock at BEGIN, so two never deadlock upgrading.
+	// cache_size: each connection caches 256 KiB of pages (the B-tree's
+	// upper levels); the rest is the kernel's page cache, not our memory.
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-		"&_pragma=busy_timeout(10000)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+		"&_pragma=busy_timeout(10000)&_pragma=cache_size(-256)&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}
-	s := &DB{path: path, db: db, now: time.Now, seen: make(map[string]time.Time)}
-	if err := s.check(); err != nil {
-		db.Close()
+	w.SetMaxOpenConns(1)
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
 		return nil, err
 	}
-	if err := s.migrate(); err != nil {
-		db.Close()
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	s := &DB{path: path, w: w, r: r, now: time.Now, seen: make(map[string]time.Time)}
+	err = s.check()
+	if err == nil {
+		err = s.migrate()
+	}
+	if err != nil {
+		s.close()
 		return nil, err
 	}
 	return s, nil
 }
 
+// readers is how many lookups run at once; more wait their turn (a
+// lookup takes tens of microseconds).
+const readers = 4
+
+func (s *DB) close() error { return errors.Join(s.w.Close(), s.r.Close()) }
+
 // check reads the whole file's structure, so that a damaged one is found
 // at start and not by a join.
 func (s *DB) check() error {
 	var res string
-	if err := s.db.QueryRow("PRAGMA quick_check").Scan(&res); err != nil {
+	if err := s.w.QueryRow("PRAGMA quick_check").Scan(&res); err != nil {
 		return err
 	}
 	if res != "ok" {
@@ -131,7 +150,7 @@ func (s *DB) check() error {
 }
 
 func (s *DB) migrate() error {
-	tx, err := s.db.Begin()
+	tx, err := s.w.Begin()
 	if err != nil {
 		return err
 	}
@@ -159,7 +178,7 @@ func (s *DB) migrate() error {
 
 // Close writes what is pending and closes the database.
 func (s *DB) Close() error {
-	return errors.Join(s.Flush(), s.db.Close())
+	return errors.Join(s.Flush(), s.close())
 }
 
 func stamp(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
@@ -180,7 +199,7 @@ func (s *DB) Owner(name string) (Binding, bool, error) { return s.owner(name) }
 
 func (s *DB) owner(name string) (Binding, bool, error) {
 	var fp, key, first, last string
-	err := s.db.QueryRow("SELECT fingerprint, key, first_seen, last_seen FROM names WHERE name = ?", name).
+	err := s.r.QueryRow("SELECT fingerprint, key, first_seen, last_seen FROM names WHERE name = ?", name).
 		Scan(&fp, &key, &first, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Binding{}, false, nil
@@ -188,25 +207,32 @@ func (s *DB) owner(name string) (Binding, bool, error) {
 	if err != nil {
 		return Binding{}, false, err
 	}
+	b, err := s.binding(name, fp, key, first, last)
+	return b, err == nil, err
+}
+
+// binding makes a Binding of a row, with the last-seen time not yet
+// written if it is later.
+func (s *DB) binding(name, fp, key, first, last string) (Binding, error) {
 	k, _, _, _, err1 := gossh.ParseAuthorizedKey([]byte(key))
 	f, err2 := unstamp(first)
 	l, err3 := unstamp(last)
 	if err := errors.Join(err1, err2, err3); err != nil {
-		return Binding{}, false, fmt.Errorf("the binding of %q: %w", name, err)
+		return Binding{}, fmt.Errorf("the binding of %q: %w", name, err)
 	}
 	s.mu.Lock()
 	if t, ok := s.seen[name]; ok && t.After(l) {
 		l = t.UTC().Truncate(time.Second)
 	}
 	s.mu.Unlock()
-	return Binding{Name: name, Fingerprint: fp, Key: k, FirstSeen: f, LastSeen: l}, true, nil
+	return Binding{Name: name, Fingerprint: fp, Key: k, FirstSeen: f, LastSeen: l}, nil
 }
 
 // Claim gives name to key if no key owns it, saved before it returns, and
 // reports whether it did; for the owner it notes that they were seen.
 func (s *DB) Claim(name string, key gossh.PublicKey) (bool, error) {
 	now := stamp(s.now())
-	res, err := s.db.Exec(`INSERT INTO names (name, fingerprint, key, first_seen, last_seen)
+	res, err := s.w.Exec(`INSERT INTO names (name, fingerprint, key, first_seen, last_seen)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 		name, keys.Fingerprint(key), authorized(key), now, now)
 	if err != nil {
@@ -230,7 +256,7 @@ func (s *DB) Claim(name string, key gossh.PublicKey) (bool, error) {
 
 // Release frees name, reporting whether it was bound.
 func (s *DB) Release(name string) (bool, error) {
-	res, err := s.db.Exec("DELETE FROM names WHERE name = ?", name)
+	res, err := s.w.Exec("DELETE FROM names WHERE name = ?", name)
 	if err != nil {
 		return false, err
 	}
@@ -284,7 +310,7 @@ func (s *DB) Flush() error {
 }
 
 func (s *DB) write(fn func(*sql.Tx) error) error {
-	tx, err := s.db.Begin()
+	tx, err := s.w.Begin()
 	if err != nil {
 		return err
 	}
@@ -297,33 +323,24 @@ func (s *DB) write(fn func(*sql.Tx) error) error {
 
 // List is every binding, by name.
 func (s *DB) List() ([]Binding, error) {
-	rows, err := s.db.Query("SELECT name FROM names ORDER BY name")
+	rows, err := s.r.Query("SELECT name, fingerprint, key, first_seen, last_seen FROM names ORDER BY name")
 	if err != nil {
 		return nil, err
 	}
-	var list []string
+	defer rows.Close()
+	var out []Binding
 	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
+		var name, fp, key, first, last string
+		if err := rows.Scan(&name, &fp, &key, &first, &last); err != nil {
 			return nil, err
 		}
-		list = append(list, n)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, err
-	}
-	out := make([]Binding, 0, len(list))
-	for _, n := range list {
-		b, ok, err := s.owner(n)
+		b, err := s.binding(name, fp, key, first, last)
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			out = append(out, b)
-		}
+		out = append(out, b)
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // Expire releases the names not seen since before, a batch at a time so
@@ -333,12 +350,12 @@ func (s *DB) Expire(ctx context.Context, before time.Time) (int, error) {
 	if err := s.Flush(); err != nil {
 		return 0, err
 	}
-	if _, err := s.db.ExecContext(ctx, "DELETE FROM bans WHERE until != '' AND until <= ?", stamp(s.now())); err != nil {
+	if _, err := s.w.ExecContext(ctx, "DELETE FROM bans WHERE until != '' AND until <= ?", stamp(s.now())); err != nil {
 		return 0, err
 	}
 	total := 0
 	for {
-		res, err := s.db.ExecContext(ctx, `DELETE FROM names WHERE name IN
+		res, err := s.w.ExecContext(ctx, `DELETE FROM names WHERE name IN
 			(SELECT name FROM names WHERE last_seen < ? LIMIT 500)`, stamp(before))
 		if err != nil {
 			return total, err
@@ -357,7 +374,7 @@ func (s *DB) Ban(b Ban) error {
 	if !b.Until.IsZero() {
 		until = stamp(b.Until)
 	}
-	_, err := s.db.Exec("INSERT INTO bans (fingerprint, addr, until, banned_by, name, reason) VALUES (?, ?, ?, ?, ?, ?)",
+	_, err := s.w.Exec("INSERT INTO bans (fingerprint, addr, until, banned_by, name, reason) VALUES (?, ?, ?, ?, ?, ?)",
 		b.Fingerprint, b.Addr, until, b.By, b.Name, b.Reason)
 	return err
 }
@@ -365,7 +382,7 @@ func (s *DB) Ban(b Ban) error {
 // Unban lifts the bans that match what (a name, a fingerprint or an
 // address) and reports how many there were.
 func (s *DB) Unban(what string) (int, error) {
-	res, err := s.db.Exec("DELETE FROM bans WHERE name = ?1 OR fingerprint = ?1 OR addr = ?1", what)
+	res, err := s.w.Exec("DELETE FROM bans WHERE name = ?1 OR fingerprint = ?1 OR addr = ?1", what)
 	if err != nil {
 		return 0, err
 	}
@@ -385,7 +402,7 @@ func (s *DB) Banned(fingerprint, addr string) ([]Ban, error) {
 }
 
 func (s *DB) bans(where string, args ...any) ([]Ban, error) {
-	rows, err := s.db.Query("SELECT fingerprint, addr, until, banned_by, name, reason FROM bans WHERE "+where+" ORDER BY id", args...)
+	rows, err := s.r.Query("SELECT fingerprint, addr, until, banned_by, name, reason FROM bans WHERE "+where+" ORDER BY id", args...)
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,7 @@ func importText(dir, path string) error {
 		}
 		return nil
 	})
-	if err = errors.Join(err, s.db.Close()); err != nil {
+	if err = errors.Join(err, s.close()); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("importing %s: %w", dir, err)
 	}
