@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"chatroom/internal/testserver"
+	"chatroom/names"
 )
 
 func TestTheLoadGeneratorMeasuresDeliveryAndLatency(t *testing.T) {
@@ -102,5 +103,27 @@ func TestCompareShowsMediansAndRatios(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, out.String())
 		}
+	}
+}
+
+// The names file the benchmark seeds a store with is one chatroom imports.
+func TestMadeNamesAreImported(t *testing.T) {
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, names.NamesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeNames(f, 50, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	st, err := names.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	list, err := st.List()
+	if err != nil || len(list) != 50 || list[0].Name != "seed0" {
+		t.Errorf("imported %d names (%v)", len(list), err)
 	}
 }

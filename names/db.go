@@ -102,10 +102,10 @@ func open(path string) (*DB, error) {
 	// cache, when Claim returns. busy_timeout: another process writing
 	// makes us wait, not fail. _txlock=immediate: a transaction that will
 	// write takes the write lock at BEGIN, so two never deadlock upgrading.
-	// cache_size: each connection caches 256 KiB of pages (the B-tree's
+	// cache_size: each connection caches 128 KiB of pages (the B-tree's
 	// upper levels); the rest is the kernel's page cache, not our memory.
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-		"&_pragma=busy_timeout(10000)&_pragma=cache_size(-256)&_txlock=immediate"
+		"&_pragma=busy_timeout(10000)&_pragma=cache_size(-128)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
