@@ -34,13 +34,17 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 # settled: the server's RSS once the memory the round freed has gone back
 # to the kernel. Go does that after a collection, and an idle server's
 # next one is the runtime's forced one, within two minutes: wait for RSS
-# to fall by a third, or 150 s.
+# to fall by a third (or 150 s), then until it holds still for 5 s.
 settled() {
-	local peak now
+	local peak now last
 	peak=$(rss); now=$peak
 	for _ in $(seq 30); do
 		sleep 5; now=$(rss)
-		[ $(( now * 3 )) -lt $(( peak * 2 )) ] && { sleep 5; now=$(rss); break; }
+		[ $(( now * 3 )) -lt $(( peak * 2 )) ] && break
+	done
+	for _ in $(seq 12); do
+		last=$now; sleep 5; now=$(rss)
+		[ $(( last - now )) -lt 128 ] && [ $(( now - last )) -lt 128 ] && break
 	done
 	echo "$now"
 }

@@ -227,6 +227,7 @@ type pump struct {
 	seen      *room.Presence
 	news      *time.Timer
 	gathering bool
+	evbuf     []*room.Event // taken events, reused from batch to batch
 }
 
 // joinedMsg tells the pump whom to follow: the member, and who was online
@@ -250,7 +251,20 @@ func (pm *pump) run(ctx context.Context) {
 	pm.news = time.NewTimer(time.Hour)
 	pm.news.Stop()
 	defer pm.news.Stop()
+	fast := false
 	for {
+		// Room events are most of what wakes a session: if some came while
+		// it drew the last, take them without the full select below, which
+		// locks every channel it waits on. Every other turn goes through
+		// the full select, so that a busy room never starves input.
+		if fast = !fast && ready != nil; fast {
+			select {
+			case <-ready:
+				ready, newsC = pm.ready(ready, newsC)
+				continue
+			default:
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -290,21 +304,7 @@ func (pm *pump) run(ctx context.Context) {
 			ready = j.member.Ready()
 			pm.sendNews()
 		case <-ready:
-			pm.events(pm.member.Take(nil))
-			select {
-			case <-pm.member.Done(): // Ready tells of it too, saving a case here
-				pm.left()
-				ready, newsC = nil, nil
-				continue
-			default:
-			}
-			if !pm.gathering && pm.member.HasNews() {
-				// Someone came or went: gather for a moment, so that a
-				// crowd arriving is one line and a few wake-ups.
-				pm.gathering = true
-				pm.news.Reset(presenceEvery)
-				newsC = pm.news.C
-			}
+			ready, newsC = pm.ready(ready, newsC)
 		case <-newsC:
 			newsC, pm.gathering = nil, false
 			pm.sendNews()
@@ -312,6 +312,39 @@ func (pm *pump) run(ctx context.Context) {
 			pm.p.Send(endMsg{st.Why, st.Text})
 			pm.stop = nil
 		}
+	}
+}
+
+// ready draws what the room sent, notices the member's end, and starts
+// gathering news if someone came or went; it returns the channels the
+// pump waits on next.
+func (pm *pump) ready(ready <-chan struct{}, newsC <-chan time.Time) (<-chan struct{}, <-chan time.Time) {
+	pm.takeEvents()
+	select {
+	case <-pm.member.Done(): // Ready tells of it too, saving a case in the select
+		pm.left()
+		return nil, nil
+	default:
+	}
+	if !pm.gathering && pm.member.HasNews() {
+		// Someone came or went: gather for a moment, so that a crowd
+		// arriving is one line and a few wake-ups.
+		pm.gathering = true
+		pm.news.Reset(presenceEvery)
+		newsC = pm.news.C
+	}
+	return ready, newsC
+}
+
+// takeEvents draws the events waiting for the member, in one batch.
+func (pm *pump) takeEvents() {
+	pm.evbuf = pm.member.Take(pm.evbuf[:0])
+	if len(pm.evbuf) > 0 {
+		pm.draw(eventsMsg(pm.evbuf))
+	}
+	clear(pm.evbuf) // the events are shared: hold none of them here
+	if cap(pm.evbuf) > 256 {
+		pm.evbuf = nil // a long backlog does not pin its buffer
 	}
 }
 
@@ -323,7 +356,7 @@ const presenceEvery = 250 * time.Millisecond
 
 // left ends the session whose member is out of the room.
 func (pm *pump) left() {
-	pm.events(pm.member.Take(nil))
+	pm.takeEvents()
 	pm.news.Stop()
 	select {
 	case st := <-pm.stop:
@@ -332,13 +365,6 @@ func (pm *pump) left() {
 		pm.p.Send(endMsg{st.Why, st.Text})
 	default:
 		pm.p.Send(endOf(pm.member.Err()))
-	}
-}
-
-// events draws a batch of room events, from this goroutine.
-func (pm *pump) events(evs []*room.Event) {
-	if len(evs) > 0 {
-		pm.draw(eventsMsg(evs))
 	}
 }
 
