@@ -221,7 +221,7 @@ type pump struct {
 	dropping bool // input is being dropped; the user was told
 
 	// Who came and went: the snapshot last drawn, and a timer that draws
-	// what gathered presenceEvery after the member first had news.
+	// what gathered newsEvery after the member first had news.
 	room      room.Broker
 	member    room.Member
 	seen      *room.Presence
@@ -330,7 +330,7 @@ func (pm *pump) ready(ready <-chan struct{}, newsC <-chan time.Time) (<-chan str
 		// Someone came or went: gather for a moment, so that a crowd
 		// arriving is one line and a few wake-ups.
 		pm.gathering = true
-		pm.news.Reset(presenceEvery)
+		pm.news.Reset(newsEvery(pm.seen.Len()))
 		newsC = pm.news.C
 	}
 	return ready, newsC
@@ -353,6 +353,15 @@ func (pm *pump) takeEvents() {
 // draws their notices, merged into a line, a few times a second rather
 // than once per arrival.
 const presenceEvery = 250 * time.Millisecond
+
+// newsEvery is how long a session in a room of online people gathers news:
+// presenceEvery up to 1,000 people, a quarter second more for each
+// thousand after, up to 2 s. Every arrival is news for everyone, so in a
+// big room a crowd arriving (a reconnect storm) would otherwise have every
+// session draw four times a second: 20,000 draws a second at 5,000.
+func newsEvery(online int) time.Duration {
+	return min(presenceEvery*time.Duration(max(1, online/1000)), 2*time.Second)
+}
 
 // left ends the session whose member is out of the room.
 func (pm *pump) left() {

@@ -1,0 +1,20 @@
+package tui
+
+import (
+	"testing"
+	"time"
+)
+
+// A big room gathers news for longer, so that a crowd arriving costs each
+// session a few draws, not four a second.
+func TestBigRoomsGatherNewsForLonger(t *testing.T) {
+	for _, c := range []struct {
+		online int
+		want   time.Duration
+	}{{0, 250 * time.Millisecond}, {999, 250 * time.Millisecond}, {2500, 500 * time.Millisecond},
+		{5000, 1250 * time.Millisecond}, {100000, 2 * time.Second}} {
+		if got := newsEvery(c.online); got != c.want {
+			t.Errorf("newsEvery(%d) = %v, want %v", c.online, got, c.want)
+		}
+	}
+}
