@@ -34,6 +34,9 @@ type DB struct {
 	// reads have a few connections of their own, which WAL never blocks.
 	w, r *sql.DB
 	now  func() time.Time
+	// The statements of every login, parsed once: parsing costs more
+	// than running them.
+	ownerQ, claimQ, bannedQ *sql.Stmt
 
 	mu   sync.Mutex
 	seen map[string]time.Time // last-seen times not written yet
@@ -123,6 +126,9 @@ func open(path string) (*DB, error) {
 	if err == nil {
 		err = s.migrate()
 	}
+	if err == nil {
+		err = s.prepare()
+	}
 	if err != nil {
 		s.close()
 		return nil, err
@@ -134,7 +140,27 @@ func open(path string) (*DB, error) {
 // lookup takes tens of microseconds).
 const readers = 4
 
-func (s *DB) close() error { return errors.Join(s.w.Close(), s.r.Close()) }
+func (s *DB) prepare() (err error) {
+	if s.ownerQ, err = s.r.Prepare("SELECT fingerprint, key, first_seen, last_seen FROM names WHERE name = ?"); err != nil {
+		return err
+	}
+	if s.claimQ, err = s.w.Prepare(`INSERT INTO names (name, fingerprint, key, first_seen, last_seen)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`); err != nil {
+		return err
+	}
+	s.bannedQ, err = s.r.Prepare(bansQuery + `WHERE (fingerprint = ?2 AND ?2 != '' OR addr = ?3 AND ?3 != '')
+		AND (until = '' OR until > ?1) ORDER BY id`)
+	return err
+}
+
+func (s *DB) close() error {
+	for _, st := range []*sql.Stmt{s.ownerQ, s.claimQ, s.bannedQ} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return errors.Join(s.w.Close(), s.r.Close())
+}
 
 // check reads the whole file's structure, so that a damaged one is found
 // at start and not by a join.
@@ -199,7 +225,7 @@ func (s *DB) Owner(name string) (Binding, bool, error) { return s.owner(name) }
 
 func (s *DB) owner(name string) (Binding, bool, error) {
 	var fp, key, first, last string
-	err := s.r.QueryRow("SELECT fingerprint, key, first_seen, last_seen FROM names WHERE name = ?", name).
+	err := s.ownerQ.QueryRow(name).
 		Scan(&fp, &key, &first, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Binding{}, false, nil
@@ -232,9 +258,7 @@ func (s *DB) binding(name, fp, key, first, last string) (Binding, error) {
 // reports whether it did; for the owner it notes that they were seen.
 func (s *DB) Claim(name string, key gossh.PublicKey) (bool, error) {
 	now := stamp(s.now())
-	res, err := s.w.Exec(`INSERT INTO names (name, fingerprint, key, first_seen, last_seen)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
-		name, keys.Fingerprint(key), authorized(key), now, now)
+	res, err := s.claimQ.Exec(name, keys.Fingerprint(key), authorized(key), now, now)
 	if err != nil {
 		return false, err
 	}
@@ -392,17 +416,17 @@ func (s *DB) Unban(what string) (int, error) {
 
 // Bans lists the bans in force, oldest first.
 func (s *DB) Bans() ([]Ban, error) {
-	return s.bans("until = '' OR until > ?1", stamp(s.now()))
+	return scanBans(s.r.Query(bansQuery+"WHERE until = '' OR until > ? ORDER BY id", stamp(s.now())))
 }
 
 // Banned lists the bans in force on fingerprint (if not empty) or addr.
 func (s *DB) Banned(fingerprint, addr string) ([]Ban, error) {
-	return s.bans("(fingerprint = ?2 AND ?2 != '' OR addr = ?3 AND ?3 != '') AND (until = '' OR until > ?1)",
-		stamp(s.now()), fingerprint, addr)
+	return scanBans(s.bannedQ.Query(stamp(s.now()), fingerprint, addr))
 }
 
-func (s *DB) bans(where string, args ...any) ([]Ban, error) {
-	rows, err := s.r.Query("SELECT fingerprint, addr, until, banned_by, name, reason FROM bans WHERE "+where+" ORDER BY id", args...)
+const bansQuery = "SELECT fingerprint, addr, until, banned_by, name, reason FROM bans "
+
+func scanBans(rows *sql.Rows, err error) ([]Ban, error) {
 	if err != nil {
 		return nil, err
 	}

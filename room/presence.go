@@ -1,6 +1,7 @@
 package room
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 )
@@ -39,8 +40,9 @@ func (p *Presence) At(i int) string { return p.names[i] }
 // News is what changed in who is online since a point.
 type News struct {
 	Online *Presence // who is online now
-	// Joined and Left name who came and went, oldest first: the last
-	// journalLen changes at most. JoinedN and LeftN count them all.
+	// Joined and Left name who came and went, oldest first: at most
+	// NewsNames of each, from the last journalLen changes. JoinedN and
+	// LeftN count them all.
 	Joined, Left   []string
 	JoinedN, LeftN int
 	Next           <-chan struct{} // closed at the next change
@@ -106,20 +108,32 @@ func (p *presence) online() *Presence {
 	return p.snapshot
 }
 
+// NewsNames is how many names News gives of those who joined, and of
+// those who left: a line says who, and how many more.
+const NewsNames = 8
+
 // news is what changed since the snapshot since (nil: since the start).
+// Every session reads it after every crowd that comes or goes, so it costs
+// a search of the journal and at most NewsNames names of each kind.
 func (p *presence) news(since *Presence) News {
 	n := News{Online: p.online()}
 	if since == nil {
 		since = &Presence{}
 	}
 	n.JoinedN, n.LeftN = p.joins-since.joins, p.leaves-since.leaves
-	for _, c := range p.journal {
+	from, _ := slices.BinarySearchFunc(p.journal, since.seq+1, func(c change, seq uint64) int {
+		return cmp.Compare(c.seq, seq)
+	})
+	for _, c := range p.journal[from:] {
 		switch {
-		case c.seq <= since.seq, c.told:
-		case c.join:
+		case c.told:
+		case c.join && len(n.Joined) < NewsNames:
 			n.Joined = append(n.Joined, c.name)
-		default:
+		case !c.join && len(n.Left) < NewsNames:
 			n.Left = append(n.Left, c.name)
+		}
+		if len(n.Joined) == NewsNames && len(n.Left) == NewsNames {
+			break
 		}
 	}
 	return n
