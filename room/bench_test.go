@@ -35,3 +35,26 @@ func BenchmarkBroadcast(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkJoinBigRoom is one arrival in a room of n whose members have not
+// read the news since the last: a crowd arriving costs a join, not a wake
+// of everyone per join.
+func BenchmarkJoinBigRoom(b *testing.B) {
+	for _, n := range []int{1000, 5000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			r := room.New(room.Options{})
+			for i := range n {
+				m, _ := r.Join(fmt.Sprintf("m%d", i), "")
+				m.NewsRead()
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				m, err := r.Join(fmt.Sprintf("new%d", i), "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				m.Leave()
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ type member struct {
 	done     chan struct{}
 	sends    *rate.Limiter // messages and invitations
 	news     atomic.Bool   // who is online changed since NewsRead
+	listed   bool          // in room.unwoken; guarded by room.newsMu
 
 	// Guarded by room.mu.
 	gone    bool
@@ -37,8 +38,11 @@ func (m *member) Ready() <-chan struct{} { return m.q.ready }
 // HasNews reports whether who is online changed since NewsRead.
 func (m *member) HasNews() bool { return m.news.Load() }
 
-// NewsRead lowers the news flag.
-func (m *member) NewsRead() { m.news.Store(false) }
+// NewsRead lowers the news flag: the next change raises it again.
+func (m *member) NewsRead() {
+	m.news.Store(false)
+	m.room.listForNews(m)
+}
 
 // Take appends the waiting events, oldest first, to buf and returns it.
 func (m *member) Take(buf []*Event) []*Event { return m.q.take(buf, m.room.opts.Now()) }

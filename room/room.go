@@ -88,6 +88,13 @@ type Room struct {
 	invites map[InviteID]*invite
 	nextID  uint64
 
+	// The members to wake at the next change of who is online: those
+	// who read the news since they were last woken. A change wakes only
+	// them, so a crowd arriving costs each member one wake per read,
+	// not one per arrival.
+	newsMu          sync.Mutex // guards unwoken and member.listed; taken inside mu
+	unwoken, waking []*member
+
 	// Counters for Stats, updated with the lock held, read without it.
 	messages, private, invitations atomic.Uint64
 }
@@ -219,10 +226,12 @@ func (r *Room) Join(name, id string) (Member, error) {
 			return nil, ErrNameTaken
 		}
 		r.takeOver(old, m)
+		r.listForNews(m)
 		return m, nil
 	}
 	r.members[name] = m
 	r.people.add(name)
+	r.listForNews(m) // woken by its own arrival, as by any other
 	r.tellNews()
 	return m, nil
 }
@@ -376,10 +385,27 @@ func (r *Room) remove(m *member, err error, why string) {
 // tellNews raises every member's news flag, waking those whose flag was
 // down. Called with r.mu held.
 func (r *Room) tellNews() {
-	for _, m := range r.members {
-		if m.news.CompareAndSwap(false, true) {
+	r.newsMu.Lock()
+	r.unwoken, r.waking = r.waking[:0], r.unwoken
+	for _, m := range r.waking {
+		m.listed = false
+	}
+	r.newsMu.Unlock()
+	for i, m := range r.waking {
+		if !m.gone && m.news.CompareAndSwap(false, true) {
 			m.q.wake()
 		}
+		r.waking[i] = nil
+	}
+}
+
+// listForNews has the next change of who is online wake m.
+func (r *Room) listForNews(m *member) {
+	r.newsMu.Lock()
+	defer r.newsMu.Unlock()
+	if !m.listed {
+		m.listed = true
+		r.unwoken = append(r.unwoken, m)
 	}
 }
 
