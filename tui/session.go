@@ -355,12 +355,13 @@ func (pm *pump) takeEvents() {
 const presenceEvery = 250 * time.Millisecond
 
 // newsEvery is how long a session in a room of online people gathers news:
-// presenceEvery up to 1,000 people, a quarter second more for each
-// thousand after, up to 2 s. Every arrival is news for everyone, so in a
-// big room a crowd arriving (a reconnect storm) would otherwise have every
-// session draw four times a second: 20,000 draws a second at 5,000.
+// presenceEvery up to 500 people, and as much again for each 500 more, up
+// to 3 s. Every arrival is news for everyone, so in a big room a crowd
+// arriving (a reconnect storm) would otherwise have every session draw
+// four times a second: 20,000 draws a second at 5,000, which cost more
+// than the arrivals themselves.
 func newsEvery(online int) time.Duration {
-	return min(presenceEvery*time.Duration(max(1, online/1000)), 2*time.Second)
+	return min(presenceEvery*time.Duration(max(1, online/500)), 3*time.Second)
 }
 
 // left ends the session whose member is out of the room.
