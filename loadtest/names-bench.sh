@@ -34,7 +34,7 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 # settled: the server's RSS once the memory the round freed has gone back
 # to the kernel. Go does that after a collection, and an idle server's
 # next one is the runtime's forced one, within two minutes: wait for RSS
-# to fall by a third (or 150 s), then until it holds still for 5 s.
+# to fall by a third (or 150 s), then until it holds still for 15 s.
 settled() {
 	local peak now last
 	peak=$(rss); now=$peak
@@ -42,9 +42,14 @@ settled() {
 		sleep 5; now=$(rss)
 		[ $(( now * 3 )) -lt $(( peak * 2 )) ] && break
 	done
-	for _ in $(seq 12); do
+	local still=0
+	for _ in $(seq 24); do
 		last=$now; sleep 5; now=$(rss)
-		[ $(( last - now )) -lt 128 ] && [ $(( now - last )) -lt 128 ] && break
+		if [ $(( last - now )) -lt 128 ] && [ $(( now - last )) -lt 128 ]; then
+			still=$((still + 1)); [ "$still" -ge 3 ] && break
+		else
+			still=0
+		fi
 	done
 	echo "$now"
 }

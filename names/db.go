@@ -38,6 +38,13 @@ type DB struct {
 	// than running them.
 	ownerQ, claimQ, bannedQ *sql.Stmt
 
+	// Claims go to one goroutine, which saves all that are waiting in one
+	// transaction: in a crowd of new visitors, one fsync serves many.
+	claims  chan *claimReq
+	closing sync.RWMutex // held to send on claims; Close takes it to close them
+	closed  bool
+	written chan struct{} // closed when the claim writer has stopped
+
 	mu   sync.Mutex
 	seen map[string]time.Time // last-seen times not written yet
 }
@@ -133,6 +140,8 @@ func open(path string) (*DB, error) {
 		s.close()
 		return nil, err
 	}
+	s.claims, s.written = make(chan *claimReq), make(chan struct{})
+	go s.claimWriter()
 	return s, nil
 }
 
@@ -204,6 +213,13 @@ func (s *DB) migrate() error {
 
 // Close writes what is pending and closes the database.
 func (s *DB) Close() error {
+	s.closing.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.claims)
+		<-s.written
+	}
+	s.closing.Unlock()
 	return errors.Join(s.Flush(), s.close())
 }
 
@@ -258,11 +274,19 @@ func (s *DB) binding(name, fp, key, first, last string) (Binding, error) {
 // reports whether it did; for the owner it notes that they were seen.
 func (s *DB) Claim(name string, key gossh.PublicKey) (bool, error) {
 	now := stamp(s.now())
-	res, err := s.claimQ.Exec(name, keys.Fingerprint(key), authorized(key), now, now)
-	if err != nil {
-		return false, err
+	r := &claimReq{name: name, fp: keys.Fingerprint(key), key: authorized(key), now: now, done: make(chan struct{})}
+	s.closing.RLock()
+	if s.closed {
+		s.closing.RUnlock()
+		return false, errors.New("the names database is closed")
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
+	s.claims <- r
+	s.closing.RUnlock()
+	<-r.done
+	if r.err != nil {
+		return false, r.err
+	}
+	if r.created {
 		return true, nil
 	}
 	b, ok, err := s.owner(name)
@@ -276,6 +300,59 @@ func (s *DB) Claim(name string, key gossh.PublicKey) (bool, error) {
 	}
 	s.Seen(name)
 	return false, nil
+}
+
+// claimReq is one Claim waiting for the claim writer.
+type claimReq struct {
+	name, fp, key, now string
+	created            bool
+	err                error
+	done               chan struct{}
+}
+
+// maxBatch bounds the claims one transaction saves.
+const maxBatch = 256
+
+// claimWriter saves claims until Close: each transaction takes every
+// claim waiting when it begins, and all of them are on disk (or all
+// failed) when their Claims return.
+func (s *DB) claimWriter() {
+	defer close(s.written)
+	var batch []*claimReq
+	for r := range s.claims {
+		batch = append(batch[:0], r)
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-s.claims:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		err := s.write(func(tx *sql.Tx) error {
+			st := tx.Stmt(s.claimQ)
+			for _, r := range batch {
+				res, err := st.Exec(r.name, r.fp, r.key, r.now, r.now)
+				if err != nil {
+					return err
+				}
+				n, _ := res.RowsAffected()
+				r.created = n == 1
+			}
+			return nil
+		})
+		for _, r := range batch {
+			if err != nil {
+				r.created, r.err = false, err // rolled back: none of them is saved
+			}
+			close(r.done)
+		}
+		clear(batch)
+	}
 }
 
 // Release frees name, reporting whether it was bound.

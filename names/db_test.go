@@ -508,3 +508,47 @@ func TestFilesRootMakesKeepTheDirectorysOwner(t *testing.T) {
 		}
 	}
 }
+
+// Claims that arrive together are saved together, and each is answered
+// as if alone: every new name is bound, and of two keys racing for one
+// name exactly one wins.
+func TestClaimsAtOnceAreEachAnswered(t *testing.T) {
+	dir := t.TempDir()
+	st := open_(t, dir)
+	const n = 200
+	type result struct {
+		created bool
+		err     error
+	}
+	results := make(chan result, 2*n)
+	for i := range n {
+		for _, who := range []string{"a", "b"} {
+			go func() {
+				created, err := st.Claim(fmt.Sprint("race", i), testkit.KeyFor(t, who))
+				results <- result{created, err}
+			}()
+		}
+	}
+	won, owned := 0, 0
+	for range 2 * n {
+		r := <-results
+		switch {
+		case r.created && r.err == nil:
+			won++
+		case errors.Is(r.err, names.ErrOwned):
+			owned++
+		default:
+			t.Errorf("claim: %v %v", r.created, r.err)
+		}
+	}
+	if won != n || owned != n {
+		t.Errorf("%d won and %d found the name owned, want %d each", won, owned, n)
+	}
+	st.Close()
+	if list, err := open_(t, dir).List(); len(list) != n || err != nil {
+		t.Errorf("%d names on disk (%v), want %d", len(list), err, n)
+	}
+	if _, err := st.Claim("late", testkit.KeyFor(t, "a")); err == nil {
+		t.Error("a claim on a closed store succeeded")
+	}
+}
