@@ -120,6 +120,22 @@ func (m *model) draw() error {
 	return err
 }
 
+// tooSmall says the window is too small in the most words that fit in
+// width: whole words, never a sentence cut off, down to 10 columns.
+func tooSmall(width int) string {
+	size := fmt.Sprintf("%dx%d", minWidth, minHeight)
+	for _, s := range []string{
+		"Window too small: chatroom needs " + size + ".",
+		"Too small: needs ≥" + size,
+		"Need ≥" + size,
+	} {
+		if ansi.StringWidth(s) <= width {
+			return s
+		}
+	}
+	return "≥" + size
+}
+
 func moveTo(b *bytes.Buffer, row, col int) {
 	b.WriteString("\x1b[")
 	b.WriteString(strconv.Itoa(row + 1))
@@ -143,7 +159,7 @@ func (m *model) drawChat(b *bytes.Buffer) {
 	if l.tooSmall {
 		if m.dirty&dirtyAll != 0 {
 			b.WriteString("\x1b[r\x1b[m\x1b[H\x1b[2J")
-			b.WriteString(ansi.TruncateWc(fmt.Sprintf("Window too small: chatroom needs %dx%d.", minWidth, minHeight), m.width, ""))
+			b.WriteString(ansi.TruncateWc(tooSmall(m.width), m.width, ""))
 		}
 		return
 	}

@@ -132,7 +132,7 @@ func TestATinyWindowSaysSoAndRecovers(t *testing.T) {
 	h.update(resizeMsg{12, 3})
 	h.term.Resize(12, 3)
 	h.update(resizeMsg{12, 3})
-	if got := h.row(0); !strings.HasPrefix(got, "Window too s") {
+	if got := h.row(0); got != "Need ≥20x8" {
 		t.Errorf("row 0 %q", got)
 	}
 	h.typeText("still typing")
@@ -143,6 +143,20 @@ func TestATinyWindowSaysSoAndRecovers(t *testing.T) {
 	}
 	if !strings.Contains(h.row(0), "1 online") {
 		t.Errorf("top bar %q", h.row(0))
+	}
+}
+
+// "Window too small" is said in whole words at every size it appears, down
+// to 10x3, never cut off.
+func TestTooSmallIsSaidInWordsThatFit(t *testing.T) {
+	whole := map[string]bool{"Window too small: chatroom needs 20x8.": true, "Too small: needs ≥20x8": true, "Need ≥20x8": true}
+	h := newHarness(t, room.New(room.Options{}), "alice", 80, 24)
+	for _, sz := range [][2]int{{10, 3}, {19, 30}, {21, 5}, {30, 7}, {37, 7}, {60, 4}} {
+		h.term.Resize(sz[0], sz[1])
+		h.update(resizeMsg{sz[0], sz[1]})
+		if got := h.row(0); !whole[got] {
+			t.Errorf("at %dx%d row 0 says %q", sz[0], sz[1], got)
+		}
 	}
 }
 
