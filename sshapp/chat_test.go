@@ -356,3 +356,23 @@ func TestABurstOfJoinsAndLeavesIsOneLine(t *testing.T) {
 		t.Errorf("want one line of joins and p11's kick once:\n%s", screen)
 	}
 }
+
+// A window too small for the chat says so in whole words, over SSH, down
+// to 10x3, and the chat comes back when it grows.
+func TestATinyTerminalIsToldInWordsThatFit(t *testing.T) {
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice", termtest.Options{Width: 60, Height: 12})
+	for _, sz := range []struct {
+		w, h int
+		want string
+	}{{10, 3, `^Need ≥20x8$`}, {30, 6, `^Too small: needs ≥20x8$`}, {40, 7, `^Window too small: chatroom needs 20x8\.$`}} {
+		if err := alice.Resize(sz.w, sz.h); err != nil {
+			t.Fatal(err)
+		}
+		testkit.WaitRow(t, alice, 0, sz.want)
+	}
+	if err := alice.Resize(60, 12); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitRow(t, alice, 0, `^ 1 online  alice$`)
+}
