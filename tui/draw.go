@@ -244,8 +244,8 @@ func digits(n int) int {
 // drawTabs draws the tab bar, with a hint or the scroll state on the right.
 func (m *model) drawTabs(b *bytes.Buffer) {
 	m.hits = dropHits(m.hits, hitTab)
-	var s strings.Builder
-	x := 0
+	labels := make([]string, len(m.tabs))
+	widths := make([]int, len(m.tabs))
 	for i, t := range m.tabs {
 		label := " " + t.title()
 		switch {
@@ -254,21 +254,65 @@ func (m *model) drawTabs(b *bytes.Buffer) {
 		case t.unread && i != m.active:
 			label += " •"
 		}
-		label += " "
+		labels[i] = label + " "
+		widths[i] = ansi.StringWidthWc(labels[i])
+	}
+	// The tabs shown are a run around the active one, which is always
+	// drawn; ‹ and › say there are more either side.
+	lo, hi := m.active, m.active+1
+	fits := func(lo, hi int) bool {
+		w := 0
+		for _, x := range widths[lo:hi] {
+			w += x
+		}
+		if lo > 0 {
+			w++
+		}
+		if hi < len(widths) {
+			w++
+		}
+		return w <= m.width
+	}
+	for grew := true; grew; {
+		grew = false
+		if hi < len(widths) && fits(lo, hi+1) {
+			hi, grew = hi+1, true
+		}
+		if lo > 0 && fits(lo-1, hi) {
+			lo, grew = lo-1, true
+		}
+	}
+	var s strings.Builder
+	x := 0
+	if lo > 0 {
+		s.WriteString(m.th.key + "‹" + m.th.reset)
+		m.hits = append(m.hits, hit{kind: hitTab, row: 1, x0: 0, x1: 1, tab: lo - 1})
+		x = 1
+	}
+	for i := lo; i < hi; i++ {
 		style := ""
 		switch {
 		case i == m.active:
 			style = m.th.tabActive
-		case t.unread:
+		case m.tabs[i].unread:
 			style = m.th.tabUnread
 		}
-		w := ansi.StringWidthWc(label)
-		if x+w > m.width {
-			break
+		label, w := labels[i], widths[i]
+		space := m.width - x
+		if hi < len(m.tabs) {
+			space-- // for ›
+		}
+		if w > space { // the active tab alone is wider than the window
+			label, w = ansi.TruncateWc(label, space, "…"), space
 		}
 		s.WriteString(style + label + m.th.reset)
 		m.hits = append(m.hits, hit{kind: hitTab, row: 1, x0: x, x1: x + w, tab: i})
 		x += w
+	}
+	if hi < len(m.tabs) {
+		s.WriteString(m.th.key + "›" + m.th.reset)
+		m.hits = append(m.hits, hit{kind: hitTab, row: 1, x0: x, x1: x + 1, tab: hi})
+		x++
 	}
 	hint := " Ctrl+N/P tabs · /help "
 	if t := m.tabs[m.active]; t.scroll > 0 {

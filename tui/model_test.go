@@ -246,3 +246,26 @@ func TestASessionFarBehindSaysHowManyWereSkipped(t *testing.T) {
 		t.Errorf("after falling 20 messages behind a backlog of 8:\n%s", screen)
 	}
 }
+
+// The active tab is always drawn and highlighted, however many tabs there
+// are; ‹ and › say that more are to either side.
+func TestTheActiveTabIsAlwaysDrawn(t *testing.T) {
+	h := newHarness(t, room.New(room.Options{}), "alice", 30, 12)
+	for i, peer := range []string{"bartholomew", "cassandra", "dorothea"} {
+		h.update(eventsMsg{{Kind: room.ChatOpened, Chat: room.ChatID(i + 1), From: "alice", To: peer}})
+	}
+	// Opening a chat moves to it: the last is active.
+	if got := h.row(1); !strings.HasPrefix(got, "‹") || !strings.Contains(got, " dorothea") {
+		t.Errorf("with the last tab active, row 1 is %q", got)
+	}
+	h.m.switchTo(0)
+	h.update(resizeMsg{30, 12})
+	if got := h.row(1); !strings.HasPrefix(got, " main ") || !strings.Contains(got, "›") || strings.Contains(got, "dorothea") {
+		t.Errorf("with main active, row 1 is %q", got)
+	}
+	h.m.switchTo(2)
+	h.update(resizeMsg{30, 12})
+	if got := h.row(1); !strings.HasPrefix(got, "‹ cassandra ") {
+		t.Errorf("with cassandra active, row 1 is %q", got)
+	}
+}
