@@ -222,3 +222,22 @@ func TestInvitationsThatCannotBe(t *testing.T) {
 		t.Error("a second invitation reached a current partner")
 	}
 }
+
+// With more tabs than fit, the active one is drawn, over SSH, with ‹ and ›
+// for the rest.
+func TestTheActiveTabIsDrawnWhateverTheWidth(t *testing.T) {
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice", termtest.Options{Width: 100, Height: 24})
+	for _, name := range []string{"bartholomew", "cassandra", "dorothea"} {
+		peer := testkit.Join(t, ts.Addr, name)
+		openChat(t, peer, alice, name, "alice")
+	}
+	if err := alice.Resize(30, 12); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitRow(t, alice, 1, `^‹ cassandra  dorothea`)
+	for range 3 {
+		testkit.Send(t, alice, testkit.KeyCtrlP)
+	}
+	testkit.WaitRow(t, alice, 1, `^ main  bartholomew .*›`)
+}
