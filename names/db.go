@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,7 +115,8 @@ func open(path string) (*DB, error) {
 	// write takes the write lock at BEGIN, so two never deadlock upgrading.
 	// cache_size: each connection caches 128 KiB of pages (the B-tree's
 	// upper levels); the rest is the kernel's page cache, not our memory.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+	// The path is a URI's: "?", "#" and "%" in it are escaped.
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
 		"&_pragma=busy_timeout(10000)&_pragma=cache_size(-128)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {

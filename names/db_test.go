@@ -552,3 +552,18 @@ func TestClaimsAtOnceAreEachAnswered(t *testing.T) {
 		t.Error("a claim on a closed store succeeded")
 	}
 }
+
+// A data directory may have any name: the database's path is escaped where
+// SQLite reads it as a URI.
+func TestADirectoryWithAnOddNameHoldsTheStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "chat room? #1 100%")
+	st := open_(t, dir)
+	if _, err := st.Claim("alice", testkit.KeyFor(t, "a")); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if _, err := os.Stat(filepath.Join(dir, names.DBFile)); err != nil {
+		t.Errorf("the database is not where it should be: %v", err)
+	}
+	mustOwner(t, open_(t, dir), "alice")
+}
