@@ -29,7 +29,6 @@ var _ Store = (*DB)(nil)
 // operator can open it with the sqlite3 shell. Last-seen times are kept in
 // memory and written in one transaction by Flush.
 type DB struct {
-	path string
 	// Writes go through one connection, so that they queue here rather
 	// than in SQLite's busy handler, which sleeps in steps of up to 100 ms;
 	// reads have a few connections of their own, which WAL never blocks.
@@ -50,8 +49,9 @@ type DB struct {
 	seen map[string]time.Time // last-seen times not written yet
 }
 
-// schema is the database at each version: migrations[i] takes version i
-// to i+1. A database newer than this program is refused, not changed.
+// migrations make the schema, version by version: migrations[i] takes
+// version i to i+1. A database newer than this program is refused, not
+// changed.
 var migrations = []string{
 	`CREATE TABLE names (
 		name        TEXT PRIMARY KEY,
@@ -130,7 +130,7 @@ func open(path string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
-	s := &DB{path: path, w: w, r: r, now: time.Now, seen: make(map[string]time.Time)}
+	s := &DB{w: w, r: r, now: time.Now, seen: make(map[string]time.Time)}
 	err = s.check()
 	if err == nil {
 		err = s.migrate()
