@@ -203,8 +203,11 @@ func (s *Server) refuseSubsystem(sess ssh.Session) {
 
 // hangUpSoon closes a connection whose one session has ended, if the
 // client has not by then: a connection must not outlive its chat.
+// A client that hangs up first stops the timer, which would otherwise hold
+// the whole connection in memory until it fired.
 func (s *Server) hangUpSoon(sess ssh.Session) {
-	time.AfterFunc(s.limits.ExitGrace, func() { closeConn(sess) })
+	t := time.AfterFunc(s.limits.ExitGrace, func() { closeConn(sess) })
+	context.AfterFunc(sess.Context(), func() { t.Stop() })
 }
 
 // tell ends a session with one line on stderr and exit status 1.
