@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"chatroom/internal/testkit"
 	"chatroom/internal/testserver"
 	"chatroom/names"
 )
@@ -117,12 +118,7 @@ func TestMadeNamesAreImported(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	st, err := names.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	list, err := st.List()
+	list, err := testkit.OpenNames(t, dir).List()
 	if err != nil || len(list) != 50 || list[0].Name != "seed0" {
 		t.Errorf("imported %d names (%v)", len(list), err)
 	}

@@ -23,7 +23,7 @@ import (
 
 func TestANameBelongsToItsFirstKey(t *testing.T) {
 	dir := t.TempDir()
-	st := open_(t, dir)
+	st := testkit.OpenNames(t, dir)
 	a, b := testkit.KeyFor(t, "a"), testkit.KeyFor(t, "b")
 	if created, err := st.Claim("alice", a); !created || err != nil {
 		t.Fatalf("claim: %v %v", created, err)
@@ -46,7 +46,7 @@ func TestANameBelongsToItsFirstKey(t *testing.T) {
 	}
 	// A restart reads it back.
 	st.Close()
-	again := open_(t, dir)
+	again := testkit.OpenNames(t, dir)
 	if own := mustOwner(t, again, "alice"); !keys.SameKey(own.Key, a) {
 		t.Error("binding lost across a restart")
 	}
@@ -66,7 +66,7 @@ func TestANameBelongsToItsFirstKey(t *testing.T) {
 // and its later writes keep it.
 func TestAnotherProcessCanChangeTheStoreWhileAServerRuns(t *testing.T) {
 	dir := t.TempDir()
-	server, cli := open_(t, dir), open_(t, dir)
+	server, cli := testkit.OpenNames(t, dir), testkit.OpenNames(t, dir)
 	a, b := testkit.KeyFor(t, "a"), testkit.KeyFor(t, "b")
 	server.Claim("alice", a)
 	server.Claim("bob", b)
@@ -98,14 +98,14 @@ func TestAnotherProcessCanChangeTheStoreWhileAServerRuns(t *testing.T) {
 
 func TestLastSeenIsWrittenByFlush(t *testing.T) {
 	dir := t.TempDir()
-	st := open_(t, dir)
+	st := testkit.OpenNames(t, dir)
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	names.SetClock(st, func() time.Time { return now })
 	k := testkit.KeyFor(t, "a")
 	st.Claim("alice", k)
 	now = now.Add(time.Hour)
 	st.Claim("alice", k) // seen again: kept in memory
-	other := open_(t, dir)
+	other := testkit.OpenNames(t, dir)
 	if mustOwner(t, other, "alice").LastSeen.Equal(now) {
 		t.Error("last seen written before Flush")
 	}
@@ -135,7 +135,7 @@ func TestLastSeenIsWrittenByFlush(t *testing.T) {
 
 func TestBansByKeyAndAddressLastAndLift(t *testing.T) {
 	dir := t.TempDir()
-	st := open_(t, dir)
+	st := testkit.OpenNames(t, dir)
 	fp := keys.Fingerprint(testkit.KeyFor(t, "m"))
 	kfp := keys.Fingerprint(testkit.KeyFor(t, "k"))
 	for _, b := range []names.Ban{
@@ -149,7 +149,7 @@ func TestBansByKeyAndAddressLastAndLift(t *testing.T) {
 		}
 	}
 	st.Close()
-	again := open_(t, dir)
+	again := testkit.OpenNames(t, dir)
 	banned := func(fp, addr string) []names.Ban {
 		t.Helper()
 		b, err := again.Banned(fp, addr)
@@ -190,7 +190,7 @@ func TestBansByKeyAndAddressLastAndLift(t *testing.T) {
 // Names unused for the TTL go; recent ones and their keys stay, and bans
 // that ran out are forgotten.
 func TestExpireReleasesOldNamesInBatches(t *testing.T) {
-	st := open_(t, t.TempDir())
+	st := testkit.OpenNames(t, t.TempDir())
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	names.SetClock(st, func() time.Time { return now })
 	k := testkit.KeyFor(t, "k")
@@ -234,7 +234,7 @@ func TestACorruptDatabaseIsNeverReplaced(t *testing.T) {
 
 	// A database from a newer chatroom is not touched either.
 	dir = t.TempDir()
-	st := open_(t, dir)
+	st := testkit.OpenNames(t, dir)
 	st.Close()
 	rawExec(t, filepath.Join(dir, names.DBFile), "PRAGMA user_version = 99")
 	if _, err := names.Open(dir); err == nil || !strings.Contains(err.Error(), "newer") {
@@ -269,7 +269,7 @@ func TestTheFirstStartImportsTheTextStore(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, names.NamesFile), []byte(namesText), 0o600)
 	os.WriteFile(filepath.Join(dir, names.BansFile), []byte(bansText), 0o600)
 
-	st := open_(t, dir)
+	st := testkit.OpenNames(t, dir)
 	al := mustOwner(t, st, "alice")
 	if !keys.SameKey(al.Key, a) || al.FirstSeen.Format(time.RFC3339) != "2025-01-02T03:04:05Z" ||
 		al.LastSeen.Format(time.RFC3339) != "2026-02-03T04:05:06Z" {
@@ -341,7 +341,7 @@ func TestABindingThatFailsToSaveLeavesNoTrace(t *testing.T) {
 	if failed == "" || len(saved) == 0 {
 		t.Fatalf("the child saved %d names and none failed:\n%s", len(saved), out)
 	}
-	st := open_(t, dir)
+	st := testkit.OpenNames(t, dir)
 	for _, n := range saved {
 		mustOwner(t, st, n)
 	}
@@ -468,17 +468,6 @@ func mustOwner(t *testing.T, st *names.DB, name string) names.Binding {
 	return b
 }
 
-// open_ opens the store in dir, closing it when the test ends.
-func open_(t *testing.T, dir string) *names.DB {
-	t.Helper()
-	st, err := names.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
-
 // Root running "chatroom names" on the service's directory must leave every
 // file the service's: the database, and the -wal and -shm files SQLite
 // makes beside it.
@@ -491,7 +480,7 @@ func TestFilesRootMakesKeepTheDirectorysOwner(t *testing.T) {
 	if err := os.Chown(dir, uid, gid); err != nil {
 		t.Fatal(err)
 	}
-	st := open_(t, dir)
+	st := testkit.OpenNames(t, dir)
 	if _, err := st.Claim("alice", testkit.KeyFor(t, "a")); err != nil {
 		t.Fatal(err)
 	}
@@ -514,7 +503,7 @@ func TestFilesRootMakesKeepTheDirectorysOwner(t *testing.T) {
 // name exactly one wins.
 func TestClaimsAtOnceAreEachAnswered(t *testing.T) {
 	dir := t.TempDir()
-	st := open_(t, dir)
+	st := testkit.OpenNames(t, dir)
 	const n = 200
 	type result struct {
 		created bool
@@ -545,7 +534,7 @@ func TestClaimsAtOnceAreEachAnswered(t *testing.T) {
 		t.Errorf("%d won and %d found the name owned, want %d each", won, owned, n)
 	}
 	st.Close()
-	if list, err := open_(t, dir).List(); len(list) != n || err != nil {
+	if list, err := testkit.OpenNames(t, dir).List(); len(list) != n || err != nil {
 		t.Errorf("%d names on disk (%v), want %d", len(list), err, n)
 	}
 	if _, err := st.Claim("late", testkit.KeyFor(t, "a")); err == nil {
@@ -557,7 +546,7 @@ func TestClaimsAtOnceAreEachAnswered(t *testing.T) {
 // SQLite reads it as a URI.
 func TestADirectoryWithAnOddNameHoldsTheStore(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "chat room? #1 100%")
-	st := open_(t, dir)
+	st := testkit.OpenNames(t, dir)
 	if _, err := st.Claim("alice", testkit.KeyFor(t, "a")); err != nil {
 		t.Fatal(err)
 	}
@@ -565,5 +554,5 @@ func TestADirectoryWithAnOddNameHoldsTheStore(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, names.DBFile)); err != nil {
 		t.Errorf("the database is not where it should be: %v", err)
 	}
-	mustOwner(t, open_(t, dir), "alice")
+	mustOwner(t, testkit.OpenNames(t, dir), "alice")
 }

@@ -28,23 +28,12 @@ import (
 // commands and the spacing of lookups are loosened.
 func namesServer(t *testing.T, dir string, admins ...gossh.Signer) (*testserver.Server, *names.DB) {
 	t.Helper()
-	st := openNames(t, dir)
+	st := testkit.OpenNames(t, dir)
 	var set *keys.KeySet
 	if len(admins) > 0 {
 		set = testkit.KeySet(t, admins...)
 	}
 	return testserver.Start(t, testserver.Options{Names: st, Admins: set, Room: quick.Room, Session: quick.Session}), st
-}
-
-// openNames opens the store in dir until the test ends.
-func openNames(t *testing.T, dir string) *names.DB {
-	t.Helper()
-	st, err := names.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
 }
 
 // quick are the limits of a server whose tests type commands quickly.
@@ -56,7 +45,7 @@ func TestTheFirstKeyToJoinOwnsTheName(t *testing.T) {
 	a, b := testkit.NewKey(t), testkit.NewKey(t)
 	alice := testkit.Join(t, ts.Addr, "alice", testkit.WithKey(a))
 	// On disk, before she was let in: another process reads it.
-	if own, bound, _ := openNames(t, dir).Owner("alice"); !bound || own.Fingerprint != keys.Fingerprint(a.PublicKey()) {
+	if own, bound, _ := testkit.OpenNames(t, dir).Owner("alice"); !bound || own.Fingerprint != keys.Fingerprint(a.PublicKey()) {
 		t.Fatalf("alice's binding after she joined: %+v", own)
 	}
 	testkit.Say(t, alice, "/quit")
@@ -207,7 +196,7 @@ func TestModeratorsKickBanAndRelease(t *testing.T) {
 	testkit.Join(t, ts.Addr, "gus3", termtest.Options{LocalIP: "127.0.0.3"})
 
 	// Bans outlive the server.
-	if b, _ := openNames(t, dir).Banned(keys.Fingerprint(carolKey.PublicKey()), ""); len(b) != 1 {
+	if b, _ := testkit.OpenNames(t, dir).Banned(keys.Fingerprint(carolKey.PublicKey()), ""); len(b) != 1 {
 		t.Error("carol's ban is not on disk")
 	}
 	testkit.Say(t, m, "/banned")

@@ -20,7 +20,7 @@ import (
 // their names unbound, and are told so in one line; the key is still the
 // person's for takeover and /whois. Another address is not held back.
 func TestNewNamesPerAddressAreLimited(t *testing.T) {
-	st := openNames(t, t.TempDir())
+	st := testkit.OpenNames(t, t.TempDir())
 	ts := testserver.Start(t, testserver.Options{Names: st, NewNamesPerHour: 2,
 		Limits: sshd.Limits{LimitLoopback: true}})
 	from := func(k gossh.Signer) termtest.Options { // a key, from 127.0.0.2
@@ -64,7 +64,7 @@ func (failing) Claim(string, gossh.PublicKey) (bool, error) {
 // A name that cannot be saved keeps its person out, says why, and shows
 // nobody a join and a leave; trying again fails the same way.
 func TestANameThatCannotBeSavedShowsNobodyAnything(t *testing.T) {
-	st := openNames(t, t.TempDir())
+	st := testkit.OpenNames(t, t.TempDir())
 	ts := testserver.Start(t, testserver.Options{Names: failing{st}})
 	watcher := testkit.Join(t, ts.Addr, "watcher")
 	k := testkit.NewKey(t)

@@ -20,9 +20,21 @@ import (
 
 	"chatroom/internal/termtest"
 	"chatroom/keys"
+	"chatroom/names"
 
 	gossh "golang.org/x/crypto/ssh"
 )
+
+// OpenNames opens the name store in dir, closing it when the test ends.
+func OpenNames(t testing.TB, dir string) *names.DB {
+	t.Helper()
+	st, err := names.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
 
 // Wait is how long a test waits for something that should happen.
 const Wait = 10 * time.Second

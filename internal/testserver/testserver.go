@@ -61,12 +61,7 @@ func Start(t testing.TB, o Options) *Server {
 		log = slog.New(slog.NewTextHandler(o.Log, nil))
 	}
 	if o.Names == nil {
-		st, err := names.Open(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		o.Names = st
+		o.Names = testkit.OpenNames(t, t.TempDir())
 	}
 	host := sshapp.New(sshapp.Config{Room: broker, Names: o.Names, Admins: o.Admins, Allowed: o.Allowed,
 		Limits: o.Session, Logger: log, NewNamesPerHour: o.NewNamesPerHour, LimitLoopback: o.Limits.LimitLoopback})
