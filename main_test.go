@@ -249,6 +249,8 @@ func TestBadValuesFailInOneLineNamingTheSetting(t *testing.T) {
 		{[]string{"CHATROOM_MAX_PASTE=0"}, nil, "CHATROOM_MAX_PASTE"},
 		{[]string{"CHATROOM_LIMIT_LOOPBACK=maybe"}, nil, "CHATROOM_LIMIT_LOOPBACK"},
 		{nil, []string{"--listen", "nonsense"}, "listen"},
+		{nil, []string{"--new-names-per-hour", "-1"}, "new-names-per-hour"},
+		{[]string{"CHATROOM_NAME_TTL=soon"}, nil, "CHATROOM_NAME_TTL"},
 	} {
 		out, code := runBinary(t, tc.env, append(tc.args, "--data-dir", t.TempDir())...)
 		out = strings.TrimSpace(out)
@@ -273,6 +275,17 @@ func TestLimitsFromTheEnvironmentApply(t *testing.T) {
 	if !strings.Contains(second.Stderr(), "server is full; try again later") {
 		t.Errorf("second client: %q", second.Stderr())
 	}
+	s.stop(t, syscall.SIGTERM)
+}
+
+// The binding limit is set from the environment: past it, a new key joins
+// with its name unbound and is told so.
+func TestTheNewNamesLimitFromTheEnvironmentApplies(t *testing.T) {
+	s := start(t, t.TempDir(), []string{"CHATROOM_NEW_NAMES_PER_HOUR=1", "CHATROOM_LIMIT_LOOPBACK=true",
+		"CHATROOM_NAME_TTL=30d", "CHATROOM_LISTEN=127.0.0.1:0", "CHATROOM_DATA_DIR=" + t.TempDir()})
+	testkit.Join(t, s.addr, "first", termtest.Options{Key: testkit.NewKey(t)}).Close()
+	second := testkit.Join(t, s.addr, "second", termtest.Options{Key: testkit.NewKey(t)})
+	testkit.WaitText(t, second, "second is yours for this visit only")
 	s.stop(t, syscall.SIGTERM)
 }
 
