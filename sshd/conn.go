@@ -35,7 +35,16 @@ type connState struct {
 	// (our output has no bare \n).
 	channel atomic.Pointer[gossh.Channel]
 	once    sync.Once
+	// ptyRead is closed once the handler has read the terminal from the
+	// library: until then window changes wait in filterRequests, because
+	// charm.land/ssh writes the size it returns from Pty() on a window
+	// change without a lock (a data race the race detector found).
+	ptyRead     chan struct{}
+	ptyReadOnce sync.Once
 }
+
+// ptyTaken opens the gate for window changes.
+func (st *connState) ptyTaken() { st.ptyReadOnce.Do(func() { close(st.ptyRead) }) }
 
 type connStateKey struct{}
 
@@ -97,7 +106,7 @@ func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		_ = tc.SetWriteBuffer(s.limits.SendBuffer)
 	}
-	st := &connState{ticket: t, raw: conn, accepted: time.Now()}
+	st := &connState{ticket: t, raw: conn, accepted: time.Now(), ptyRead: make(chan struct{})}
 	// A socket that says nothing costs little, but it holds a place among
 	// the handshakes: it must speak first, and soon.
 	st.version = time.AfterFunc(s.limits.VersionTimeout, func() {
@@ -181,7 +190,11 @@ func (c *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error)
 	out := make(chan *gossh.Request)
 	go func() {
 		defer recoverConn(c.s.log.With("remote", c.remote), func() { _ = ch.Close() })
-		filterRequests(in, out, c.s.limits)
+		gate := closedGate
+		if c.st != nil {
+			gate = c.st.ptyRead
+		}
+		filterRequests(in, out, c.s.limits, gate)
 	}()
 	return ch, out, nil
 }
@@ -189,12 +202,18 @@ func (c *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error)
 // maxQueuedRequests bounds requests waiting for the session to take them.
 const maxQueuedRequests = 64
 
-func filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Request, lim Limits) {
+// closedGate lets window changes through at once.
+var closedGate = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// filterRequests passes requests on. Until gate is closed, window changes
+// are held back (the latest of them), and the others pass.
+func filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Request, lim Limits, gate <-chan struct{}) {
 	defer close(out)
 	var queue []*gossh.Request
+	var held *gossh.Request // a window change waiting for the gate
 	envs := 0
 	refuse := func(r *gossh.Request) {
-		if r.WantReply {
+		if r != nil && r.WantReply {
 			_ = r.Reply(false, nil)
 		}
 	}
@@ -204,9 +223,14 @@ func filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Request, lim Lim
 		if len(queue) > 0 {
 			send, next = out, queue[0]
 		}
+		var wait <-chan struct{}
+		if held != nil {
+			wait = gate
+		}
 		select {
 		case r, ok := <-in:
 			if !ok {
+				refuse(held)
 				for _, r := range queue {
 					refuse(r)
 				}
@@ -217,8 +241,11 @@ func filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Request, lim Lim
 				refuse(r)
 			case r.Type == "env" && (envs >= lim.MaxEnv || len(r.Payload) > lim.MaxEnvBytes):
 				refuse(r)
+			case r.Type == "window-change" && !isClosed(gate):
+				refuse(held) // superseded; clients do not ask for a reply
+				held = r
 			case r.Type == "window-change" && len(queue) > 0 && queue[len(queue)-1].Type == "window-change":
-				refuse(queue[len(queue)-1]) // superseded; clients do not ask for a reply
+				refuse(queue[len(queue)-1])
 				queue[len(queue)-1] = r
 			case len(queue) >= maxQueuedRequests:
 				refuse(r)
@@ -230,7 +257,18 @@ func filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Request, lim Lim
 			}
 		case send <- next:
 			queue = queue[1:]
+		case <-wait:
+			queue, held = append(queue, held), nil
 		}
+	}
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }
 

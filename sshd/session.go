@@ -97,6 +97,9 @@ func (s *Server) handle(sess ssh.Session) {
 	}
 
 	pty, winch, ok := sess.Pty()
+	if st := stateOf(sess.Context()); st != nil {
+		st.ptyTaken()
+	}
 	switch {
 	case sess.RawCommand() != "":
 		refuse(reason.Exec)
