@@ -69,7 +69,7 @@ func (m *model) dropDialog(match func(*room.Event) bool) {
 
 // note adds a line of our own to t.
 func (m *model) note(t *tab, alert bool, text string) {
-	m.add(t, item{note: boundNote(text), alert: alert, at: m.clock()})
+	m.add(t, item{note: &note{text: boundNote(text), alert: alert, at: m.clock()}})
 }
 
 // announce puts who came and went in the main room, a line for the joins
@@ -92,10 +92,10 @@ func (m *model) announce(n room.News) {
 	}
 	main := m.tabs[0]
 	if n.JoinedN > 0 {
-		m.add(main, item{note: line("→", n.JoinedN, n.Joined, "joined"), quiet: true, at: m.clock()})
+		m.add(main, item{note: &note{text: line("→", n.JoinedN, n.Joined, "joined"), quiet: true, at: m.clock()}})
 	}
 	if n.LeftN > 0 {
-		m.add(main, item{note: line("←", n.LeftN, n.Left, "left"), quiet: true, at: m.clock()})
+		m.add(main, item{note: &note{text: line("←", n.LeftN, n.Left, "left"), quiet: true, at: m.clock()}})
 	}
 }
 
@@ -118,7 +118,7 @@ func (m *model) add(t *tab, it item) {
 	t.push(it)
 	if t != m.tabs[m.active] {
 		// Who came and went is not worth a visit.
-		if !t.unread && !it.quiet {
+		if !t.unread && !it.quiet() {
 			t.unread = true
 			m.dirty |= dirtyTabs
 		}
@@ -127,7 +127,7 @@ func (m *model) add(t *tab, it item) {
 	if t.scroll > 0 {
 		// Keep the view where it is; the tab bar counts what is below.
 		t.scroll += len(it.lines(m.th, m.width))
-		if !it.quiet {
+		if !it.quiet() {
 			t.unseen++
 			m.dirty |= dirtyTabs
 		}
