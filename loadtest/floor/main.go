@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // for -pprof
 	"sync"
 
 	gossh "golang.org/x/crypto/ssh"
@@ -20,7 +22,11 @@ import (
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:2223", "address to listen on")
+	pprof := flag.String("pprof", "", "serve /debug/pprof/ at this address, to profile the floor beside chatroom")
 	flag.Parse()
+	if *pprof != "" {
+		go func() { log.Print(http.ListenAndServe(*pprof, nil)) }()
+	}
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		log.Fatal(err)
