@@ -35,6 +35,9 @@ func (m *member) Replaced() bool { return m.replaced }
 // Ready has a value whenever events are waiting; collect them with Take.
 func (m *member) Ready() <-chan struct{} { return m.q.ready }
 
+// Nudge leaves a value in Ready, so that whoever waits on it wakes.
+func (m *member) Nudge() { m.q.wake() }
+
 // HasNews reports whether who is online changed since NewsRead.
 func (m *member) HasNews() bool { return m.news.Load() }
 

@@ -163,6 +163,9 @@ type Member interface {
 	// Ready has a value whenever events are waiting, or news, or the
 	// member is out of the room: collect them with Take, HasNews and Done.
 	Ready() <-chan struct{}
+	// Nudge leaves a value in Ready, so that a session can wait on that
+	// one channel and be woken through it by anything else too.
+	Nudge()
 	// HasNews reports whether who is online changed since NewsRead.
 	HasNews() bool
 	// NewsRead lowers the news flag: call it before reading Broker.News,

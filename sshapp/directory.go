@@ -96,7 +96,7 @@ type seat struct {
 	h    *Host
 	id   identity
 	log  *slog.Logger
-	stop chan tui.Stop // ends the session, wherever it is
+	stop *tui.Stopper // ends the session, wherever it is
 
 	mu     sync.Mutex // name and member are read by moderators' sessions
 	name   string
@@ -106,10 +106,7 @@ type seat struct {
 // end ends the session with why, for the log and metrics, and a line for
 // the person; the first reason given wins.
 func (st *seat) end(why reason.Reason, text string) {
-	select {
-	case st.stop <- tui.Stop{Why: why, Text: text}:
-	default:
-	}
+	st.stop.Stop(tui.Stop{Why: why, Text: text})
 }
 
 // joined is the name and member the session has in the room, if any.

@@ -96,7 +96,7 @@ func (h *Host) Serve(s *sshd.Session) {
 		s.Refuse(reason.Banned, why)
 		return
 	}
-	seat := &seat{h: h, id: id, log: s.Log, stop: make(chan tui.Stop, 1)}
+	seat := &seat{h: h, id: id, log: s.Log, stop: &tui.Stopper{}}
 	h.seats.add(seat)
 	defer h.seats.remove(seat)
 	h.watching.Do(func() { go h.endAllAt(s.Closing) })

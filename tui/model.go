@@ -53,13 +53,14 @@ const (
 type model struct {
 	mu sync.Mutex
 
-	room   room.Broker
-	dir    Directory
-	th     *theme
-	out    io.Writer
-	log    *slog.Logger
-	joined chan joinedMsg // tells the pump which member to follow
-	clock  func() time.Time
+	room     room.Broker
+	dir      Directory
+	th       *theme
+	out      io.Writer
+	log      *slog.Logger
+	joined   chan joinedMsg // tells the pump which member to follow
+	wakePump func()         // after a join; set before the program runs
+	clock    func() time.Time
 	// release, run once the program is running, stops Bubble Tea's ticker.
 	release tea.Cmd
 	// delivered, if set, is told how long after it was sent each message
@@ -150,6 +151,9 @@ func (m *model) join(name string) error {
 	m.member = mem
 	m.online = m.room.Online()
 	m.joined <- joinedMsg{mem, m.online}
+	if m.wakePump != nil {
+		m.wakePump()
+	}
 	m.tabs = []*tab{{}}
 	m.active = 0
 	m.input.reset()

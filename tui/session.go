@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"chatroom/internal/reason"
@@ -38,9 +39,8 @@ type Options struct {
 	Size   Size
 	Resize <-chan Size
 	Env    []string
-	// Stop ends the session, wherever it is (the join screen too), with a
-	// reason and the line left on the terminal: for a ban, say.
-	Stop   <-chan Stop
+	// Stop, if set, ends the session from outside it.
+	Stop   *Stopper
 	Log    *slog.Logger
 	Limits Limits
 	// Delivered, if set, is told how long after it was sent each message
@@ -135,18 +135,25 @@ func Run(ctx context.Context, o Options) reason.Reason {
 	}
 	// consumed has room for the one signal the reader waits for, so the pump
 	// never blocks on it, even when the reader has gone.
-	chunks, consumed := make(chan []byte), make(chan struct{}, 1)
-	go func() {
-		defer recoverSession(o.Log, cancel)
-		readInput(ctx, o.In, chunks, consumed)
-	}()
+	consumed := make(chan struct{}, 1)
 	pm := &pump{
-		p: p, m: m, log: o.Log, joined: m.joined, resize: o.Resize, stop: o.Stop, room: o.Room,
-		chunks: chunks, consumed: consumed,
+		p: p, m: m, log: o.Log, joined: m.joined, stopper: o.Stop, room: o.Room,
+		consumed: consumed, own: make(chan struct{}, 1),
 		parser:  newInputParser(o.Limits.PasteMax),
 		limiter: newInputLimiter(o.Limits.InputRate, o.Limits.InputBurst),
 		rate:    o.Limits.InputRate,
 		now:     time.Now,
+	}
+	m.wakePump = pm.wake
+	go func() {
+		defer recoverSession(o.Log, cancel)
+		readInput(ctx, o.In, pm, consumed)
+	}()
+	if o.Resize != nil {
+		go func() {
+			defer recoverSession(o.Log, cancel)
+			forwardResizes(ctx, o.Resize, pm)
+		}()
 	}
 	pumpDone := make(chan struct{})
 	go func() {
@@ -173,20 +180,16 @@ func Run(ctx context.Context, o Options) reason.Reason {
 	return m.why
 }
 
-// readInput copies the session's input to the pump a chunk at a time,
+// readInput passes the session's input to the pump a chunk at a time,
 // waiting for each to be taken so that a flood is held back by SSH flow
 // control rather than by memory. It ends when the session does.
-func readInput(ctx context.Context, r io.Reader, chunks chan<- []byte, consumed <-chan struct{}) {
-	defer close(chunks)
+func readInput(ctx context.Context, r io.Reader, pm *pump, consumed <-chan struct{}) {
 	buf := make([]byte, 4096)
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
-			select {
-			case chunks <- buf[:n]:
-			case <-ctx.Done():
-				return
-			}
+			b := buf[:n]
+			pm.post(func() { pm.input(b) })
 			select {
 			case <-consumed:
 			case <-ctx.Done():
@@ -194,8 +197,69 @@ func readInput(ctx context.Context, r io.Reader, chunks chan<- []byte, consumed 
 			}
 		}
 		if err != nil {
+			pm.post(pm.inputClosed)
 			return
 		}
+	}
+}
+
+// forwardResizes posts the terminal's new sizes to the pump.
+func forwardResizes(ctx context.Context, resize <-chan Size, pm *pump) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case sz, ok := <-resize:
+			if !ok {
+				return
+			}
+			pm.post(func() { pm.p.Send(resizeMsg(sz)) })
+		}
+	}
+}
+
+// Stopper ends a session from outside it, wherever it is (the join screen
+// too), with a reason and the line left on the terminal: for a ban, say.
+// The first Stop wins. The zero value is ready to use.
+type Stopper struct {
+	mu   sync.Mutex
+	stop *Stop
+	wake func()
+}
+
+// Stop ends the session with st, unless it was stopped already.
+func (s *Stopper) Stop(st Stop) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stop != nil {
+		return
+	}
+	s.stop = &st
+	if s.wake != nil {
+		s.wake()
+	}
+}
+
+// stopped is the Stop given, if any.
+func (s *Stopper) stopped() *Stop {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stop
+}
+
+// watch calls wake on Stop, and now if the session was stopped already.
+func (s *Stopper) watch(wake func()) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wake = wake
+	if s.stop != nil {
+		wake()
 	}
 }
 
@@ -204,26 +268,41 @@ func readInput(ctx context.Context, r io.Reader, chunks chan<- []byte, consumed 
 // the program (it is the only goroutine that calls p.Send, and it holds no
 // lock while doing so). What the room sends, a whole batch at a time, and
 // news of who came and went, it draws itself, under the model's lock.
+//
+// It waits on one channel, whatever it waits for: a wait on several (a
+// select) runs for every message to every session and cost a tenth of the
+// server's time. Before the person joins that channel is the pump's own;
+// from then on it is the member's Ready, and whoever has something else
+// for the pump (input, a window change, a timer, the end) posts it and
+// nudges the member.
 type pump struct {
 	p        *tea.Program
 	m        *model // drawn to directly with what the room sends
 	ended    bool   // the model could not draw: the program was told to end
+	stopSent bool   // the program was told of the Stopper's stop
 	log      *slog.Logger
 	joined   <-chan joinedMsg
-	resize   <-chan Size
-	stop     <-chan Stop
-	chunks   <-chan []byte
+	stopper  *Stopper
 	consumed chan<- struct{}
 	parser   *inputParser
 	limiter  *inputLimiter
 	rate     int // input bytes a second
 	now      func() time.Time
 	dropping bool // input is being dropped; the user was told
+	esc      *time.Timer
+	escAt    time.Time // when a lone ESC is due, if the parser holds one
+
+	mu     sync.Mutex
+	posted []func() // in order; nil ends the pump
+	via    room.Member
+	own    chan struct{}
+	todo   []func() // posted, being run; reused
 
 	// Who came and went: the snapshot last drawn, and a timer that draws
 	// what gathered newsEvery after the member first had news.
 	room      room.Broker
 	member    room.Member
+	out       bool // the member is out of the room
 	seen      *room.Presence
 	news      *time.Timer
 	gathering bool
@@ -237,93 +316,141 @@ type joinedMsg struct {
 	online *room.Presence
 }
 
-func (pm *pump) run(ctx context.Context) {
-	// The select below runs for every message to every session: it holds
-	// only this session's own channels, and timers only while they are
-	// armed (a nil channel costs a select nothing).
-	var (
-		ready       <-chan struct{}
-		escC, newsC <-chan time.Time
-	)
-	esc := time.NewTimer(time.Hour)
-	esc.Stop()
-	defer esc.Stop()
-	pm.news = time.NewTimer(time.Hour)
-	pm.news.Stop()
-	defer pm.news.Stop()
-	fast := false
-	for {
-		// Room events are most of what wakes a session: if some came while
-		// it drew the last, take them without the full select below, which
-		// locks every channel it waits on. Every other turn goes through
-		// the full select, so that a busy room never starves input.
-		if fast = !fast && ready != nil; fast {
-			select {
-			case <-ready:
-				ready, newsC = pm.ready(ready, newsC)
-				continue
-			default:
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case b, ok := <-pm.chunks:
-			if !ok {
-				pm.p.Send(endMsg{text: goodbyeText}) // the client closed its input
-				pm.chunks = nil
-				continue
-			}
-			now := pm.now()
-			flood := pm.limiter.received(len(b), now)
-			msgs, err := pm.parser.feed(b, false)
-			pm.consumed <- struct{}{}
-			pm.deliver(msgs, now)
-			switch {
-			case flood:
-				pm.p.Send(endMsg{reason.InputFlood, reason.InputFlood.Text(4 * pm.rate >> 10)})
-			case err != nil:
-				pm.p.Send(endMsg{reason.PasteFlood, reason.PasteFlood.Text()})
-			}
-			if pm.parser.pending() {
-				esc.Reset(escTimeout)
-				escC = esc.C
-			}
-		case <-escC:
-			escC = nil
-			msgs, _ := pm.parser.feed(nil, true)
-			pm.deliver(msgs, pm.now())
-		case sz, ok := <-pm.resize:
-			if !ok {
-				pm.resize = nil
-				continue
-			}
-			pm.p.Send(resizeMsg(sz))
-		case j := <-pm.joined:
-			pm.member, pm.seen, pm.joined = j.member, j.online, nil
-			ready = j.member.Ready()
-			pm.sendNews()
-		case <-ready:
-			ready, newsC = pm.ready(ready, newsC)
-		case <-newsC:
-			newsC, pm.gathering = nil, false
-			pm.sendNews()
-		case st := <-pm.stop:
-			pm.p.Send(endMsg{st.Why, st.Text})
-			pm.stop = nil
-		}
+// post has the pump run f (nil: end) and wakes it. Safe from any goroutine.
+func (pm *pump) post(f func()) {
+	pm.mu.Lock()
+	pm.posted = append(pm.posted, f)
+	via := pm.via
+	pm.mu.Unlock()
+	if via != nil {
+		via.Nudge()
+	} else {
+		pm.wake()
 	}
 }
 
-// ready draws what the room sent, notices the member's end, and starts
-// gathering news if someone came or went; it returns the channels the
-// pump waits on next.
-func (pm *pump) ready(ready <-chan struct{}, newsC <-chan time.Time) (<-chan struct{}, <-chan time.Time) {
+// wake wakes the pump through its own channel: before it follows a member.
+func (pm *pump) wake() {
+	select {
+	case pm.own <- struct{}{}:
+	default:
+	}
+}
+
+// wakeVia makes mem (nil: the pump's own channel) what wakes the pump, and
+// returns the channel to wait on.
+func (pm *pump) wakeVia(mem room.Member) <-chan struct{} {
+	pm.mu.Lock()
+	defer pm.mu.Unlock()
+	pm.via = mem
+	if mem == nil {
+		return pm.own
+	}
+	return mem.Ready()
+}
+
+func (pm *pump) run(ctx context.Context) {
+	defer context.AfterFunc(ctx, func() { pm.post(nil) })()
+	pm.esc = time.AfterFunc(time.Hour, func() { pm.post(pm.escDue) })
+	pm.esc.Stop()
+	defer pm.esc.Stop()
+	pm.news = time.AfterFunc(time.Hour, func() { pm.post(pm.newsDue) })
+	pm.news.Stop()
+	defer pm.news.Stop()
+	pm.stopper.watch(func() { pm.post(pm.stopDue) })
+	wait := pm.wakeVia(nil)
+	for {
+		if pm.member == nil {
+			select {
+			case j := <-pm.joined:
+				pm.member, pm.seen = j.member, j.online
+				wait = pm.wakeVia(j.member)
+				pm.sendNews()
+			default:
+			}
+		}
+		if pm.member != nil && !pm.out && pm.ready() {
+			pm.out = true
+			wait = pm.wakeVia(nil)
+		}
+		if !pm.runPosted() {
+			return
+		}
+		<-wait
+	}
+}
+
+// runPosted runs what was posted, in order; false if the pump is to end.
+func (pm *pump) runPosted() bool {
+	pm.mu.Lock()
+	pm.todo, pm.posted = pm.posted, pm.todo[:0]
+	pm.mu.Unlock()
+	for i, f := range pm.todo {
+		if f == nil {
+			return false
+		}
+		f()
+		pm.todo[i] = nil
+	}
+	return true
+}
+
+// input applies a chunk of what the person typed.
+func (pm *pump) input(b []byte) {
+	now := pm.now()
+	flood := pm.limiter.received(len(b), now)
+	msgs, err := pm.parser.feed(b, false)
+	pm.consumed <- struct{}{}
+	pm.deliver(msgs, now)
+	switch {
+	case flood:
+		pm.p.Send(endMsg{reason.InputFlood, reason.InputFlood.Text(4 * pm.rate >> 10)})
+	case err != nil:
+		pm.p.Send(endMsg{reason.PasteFlood, reason.PasteFlood.Text()})
+	}
+	if pm.parser.pending() {
+		pm.escAt = time.Now().Add(escTimeout)
+		pm.esc.Reset(escTimeout)
+	}
+}
+
+// inputClosed ends the session whose client closed its input.
+func (pm *pump) inputClosed() { pm.p.Send(endMsg{text: goodbyeText}) }
+
+// escDue takes a lone ESC as the key, once no more of a sequence came.
+func (pm *pump) escDue() {
+	if !pm.parser.pending() || time.Now().Before(pm.escAt) {
+		return // taken by later input, or the timer was set again
+	}
+	msgs, _ := pm.parser.feed(nil, true)
+	pm.deliver(msgs, pm.now())
+}
+
+// newsDue draws the news gathered.
+func (pm *pump) newsDue() {
+	pm.gathering = false
+	if !pm.out {
+		pm.sendNews()
+	}
+}
+
+// stopDue tells the program of the Stopper's stop, once.
+func (pm *pump) stopDue() {
+	if st := pm.stopper.stopped(); st != nil && !pm.stopSent {
+		pm.stopSent = true
+		pm.p.Send(endMsg{st.Why, st.Text})
+	}
+}
+
+// ready draws what the room sent and starts gathering news if someone came
+// or went; it reports whether the member is out of the room, and if so
+// ends the session.
+func (pm *pump) ready() (out bool) {
 	pm.takeEvents()
 	select {
-	case <-pm.member.Done(): // Ready tells of it too, saving a case in the select
+	case <-pm.member.Done(): // Ready tells of it too
 		pm.left()
-		return nil, nil
+		return true
 	default:
 	}
 	if !pm.gathering && pm.member.HasNews() {
@@ -331,9 +458,8 @@ func (pm *pump) ready(ready <-chan struct{}, newsC <-chan time.Time) (<-chan str
 		// arriving is one line and a few wake-ups.
 		pm.gathering = true
 		pm.news.Reset(newsEvery(pm.seen.Len()))
-		newsC = pm.news.C
 	}
-	return ready, newsC
+	return false
 }
 
 // takeEvents draws the events waiting for the member, in one batch.
@@ -368,14 +494,13 @@ func newsEvery(online int) time.Duration {
 func (pm *pump) left() {
 	pm.takeEvents()
 	pm.news.Stop()
-	select {
-	case st := <-pm.stop:
+	if pm.stopper.stopped() != nil {
 		// The server ended the session and took it out of the room (a
 		// ban): its reason, rather than the room's.
-		pm.p.Send(endMsg{st.Why, st.Text})
-	default:
-		pm.p.Send(endOf(pm.member.Err()))
+		pm.stopDue()
+		return
 	}
+	pm.p.Send(endOf(pm.member.Err()))
 }
 
 // sendNews draws who came and went since the last news.
