@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,7 +37,13 @@ type DB struct {
 	now  func() time.Time
 	// The statements of every login, parsed once: parsing costs more
 	// than running them.
-	ownerQ, claimQ, bannedQ *sql.Stmt
+	ownerQ, claimQ *sql.Stmt
+
+	// The bans, oldest first, as in the database: every login checks them
+	// up to three times, and only the server changes them (chatroom names
+	// changes names alone), so they are read from the file once.
+	bansMu sync.RWMutex
+	bans   []Ban
 
 	// Claims go to one goroutine, which saves all that are waiting in one
 	// transaction: in a crowd of new visitors, one fsync serves many.
@@ -138,6 +145,9 @@ func open(path string) (*DB, error) {
 	if err == nil {
 		err = s.prepare()
 	}
+	if err == nil {
+		s.bans, err = scanBans(s.r.Query(bansQuery + "ORDER BY id"))
+	}
 	if err != nil {
 		s.close()
 		return nil, err
@@ -155,17 +165,13 @@ func (s *DB) prepare() (err error) {
 	if s.ownerQ, err = s.r.Prepare("SELECT fingerprint, key, first_seen, last_seen FROM names WHERE name = ?"); err != nil {
 		return err
 	}
-	if s.claimQ, err = s.w.Prepare(`INSERT INTO names (name, fingerprint, key, first_seen, last_seen)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`); err != nil {
-		return err
-	}
-	s.bannedQ, err = s.r.Prepare(bansQuery + `WHERE (fingerprint = ?2 AND ?2 != '' OR addr = ?3 AND ?3 != '')
-		AND (until = '' OR until > ?1) ORDER BY id`)
+	s.claimQ, err = s.w.Prepare(`INSERT INTO names (name, fingerprint, key, first_seen, last_seen)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`)
 	return err
 }
 
 func (s *DB) close() error {
-	for _, st := range []*sql.Stmt{s.ownerQ, s.claimQ, s.bannedQ} {
+	for _, st := range []*sql.Stmt{s.ownerQ, s.claimQ} {
 		if st != nil {
 			st.Close()
 		}
@@ -453,7 +459,14 @@ func (s *DB) Expire(ctx context.Context, before time.Time) (int, error) {
 	if err := s.Flush(); err != nil {
 		return 0, err
 	}
-	if _, err := s.w.ExecContext(ctx, "DELETE FROM bans WHERE until != '' AND until <= ?", stamp(s.now())); err != nil {
+	now := s.now()
+	s.bansMu.Lock()
+	_, err := s.w.ExecContext(ctx, "DELETE FROM bans WHERE until != '' AND until <= ?", stamp(now))
+	if err == nil {
+		s.bans = slices.DeleteFunc(s.bans, func(b Ban) bool { return !b.inForce(now) })
+	}
+	s.bansMu.Unlock()
+	if err != nil {
 		return 0, err
 	}
 	total := 0
@@ -477,31 +490,58 @@ func (s *DB) Ban(b Ban) error {
 	if !b.Until.IsZero() {
 		until = stamp(b.Until)
 	}
+	s.bansMu.Lock()
+	defer s.bansMu.Unlock()
 	_, err := s.w.Exec("INSERT INTO bans (fingerprint, addr, until, banned_by, name, reason) VALUES (?, ?, ?, ?, ?, ?)",
 		b.Fingerprint, b.Addr, until, b.By, b.Name, b.Reason)
+	if err == nil {
+		b.Until, _ = unstamp(until) // as it will read back: to the second, in UTC
+		s.bans = append(s.bans, b)
+	}
 	return err
 }
 
 // Unban lifts the bans that match what (a name, a fingerprint or an
 // address) and reports how many there were.
 func (s *DB) Unban(what string) (int, error) {
+	s.bansMu.Lock()
+	defer s.bansMu.Unlock()
 	res, err := s.w.Exec("DELETE FROM bans WHERE name = ?1 OR fingerprint = ?1 OR addr = ?1", what)
 	if err != nil {
 		return 0, err
 	}
+	s.bans = slices.DeleteFunc(s.bans, func(b Ban) bool { return b.Name == what || b.Fingerprint == what || b.Addr == what })
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }
 
 // Bans lists the bans in force, oldest first.
 func (s *DB) Bans() ([]Ban, error) {
-	return scanBans(s.r.Query(bansQuery+"WHERE until = '' OR until > ? ORDER BY id", stamp(s.now())))
+	return s.bansWhere(func(Ban) bool { return true }), nil
 }
 
 // Banned lists the bans in force on fingerprint (if not empty) or addr.
 func (s *DB) Banned(fingerprint, addr string) ([]Ban, error) {
-	return scanBans(s.bannedQ.Query(stamp(s.now()), fingerprint, addr))
+	return s.bansWhere(func(b Ban) bool {
+		return fingerprint != "" && b.Fingerprint == fingerprint || addr != "" && b.Addr == addr
+	}), nil
 }
+
+// bansWhere is the bans in force that match, oldest first.
+func (s *DB) bansWhere(match func(Ban) bool) []Ban {
+	now := s.now()
+	s.bansMu.RLock()
+	defer s.bansMu.RUnlock()
+	var out []Ban
+	for _, b := range s.bans {
+		if b.inForce(now) && match(b) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func (b Ban) inForce(now time.Time) bool { return b.Until.IsZero() || b.Until.After(now) }
 
 const bansQuery = "SELECT fingerprint, addr, until, banned_by, name, reason FROM bans "
 

@@ -11,8 +11,8 @@ func TestBigRoomsGatherNewsForLonger(t *testing.T) {
 	for _, c := range []struct {
 		online int
 		want   time.Duration
-	}{{0, 250 * time.Millisecond}, {999, 250 * time.Millisecond}, {1000, 500 * time.Millisecond},
-		{5000, 2500 * time.Millisecond}, {100000, 3 * time.Second}} {
+	}{{0, 250 * time.Millisecond}, {499, 250 * time.Millisecond}, {500, 500 * time.Millisecond},
+		{1000, time.Second}, {2999, 2750 * time.Millisecond}, {5000, 3 * time.Second}, {100000, 3 * time.Second}} {
 		if got := newsEvery(c.online); got != c.want {
 			t.Errorf("newsEvery(%d) = %v, want %v", c.online, got, c.want)
 		}
