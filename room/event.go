@@ -68,7 +68,8 @@ type Event struct {
 	Invite   InviteID
 	Chat     ChatID
 	Accepted bool
-	Skipped  int // in Skipped events: how many messages were dropped
+	Skipped  int       // in Skipped events: how many messages were dropped
+	Until    time.Time // in Invited events: when the invitation expires
 }
 
 // Peer is the other person of a two-person event, seen by me.

@@ -64,7 +64,8 @@ func (m *member) Invite(name string) error {
 	r.invites[inv.id] = inv
 	m.invites[inv.id] = inv
 	to.invites[inv.id] = inv
-	r.deliver(to, &Event{Kind: Invited, Time: r.opts.Now(), From: m.name, To: to.name, Invite: inv.id})
+	now := r.opts.Now()
+	r.deliver(to, &Event{Kind: Invited, Time: now, From: m.name, To: to.name, Invite: inv.id, Until: now.Add(r.opts.InviteTTL)})
 	return nil
 }
 

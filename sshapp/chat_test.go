@@ -50,7 +50,7 @@ func TestMessagesReachEveryoneWhoJoinedBeforeThem(t *testing.T) {
 		}
 		return false
 	})
-	testkit.WaitRow(t, bob, 23, `^>$`)
+	testkit.WaitRow(t, bob, 23, `^main ›$`)
 }
 
 func TestEmptyLinesSendNothing(t *testing.T) {
@@ -217,11 +217,11 @@ func TestResizingRelaysEverything(t *testing.T) {
 	}
 	testkit.WaitText(t, alice, "bob: one two three four five six")
 	testkit.WaitText(t, alice, "      seven eight nine ten eleven")
-	testkit.WaitRow(t, alice, 11, `^>`)
+	testkit.WaitRow(t, alice, 11, `^main ›`)
 	testkit.WaitRow(t, alice, 0, `^ 2 online  alice bob$`)
 	// Typing still lands on the new input row.
 	testkit.Send(t, alice, "typed")
-	testkit.WaitRow(t, alice, 11, `^> typed$`)
+	testkit.WaitRow(t, alice, 11, `^main › typed$`)
 }
 
 func TestScrollingBackAndReturningOnOwnMessage(t *testing.T) {
@@ -278,8 +278,8 @@ func TestCommands(t *testing.T) {
 	bob := testkit.Join(t, ts.Addr, "bob")
 
 	testkit.Say(t, alice, "/help")
-	testkit.WaitText(t, alice, "/invite NAME  invite NAME to a private chat")
-	testkit.WaitText(t, alice, "/quit         leave")
+	testkit.WaitText(t, alice, "/invite NAME     invite NAME to a private chat")
+	testkit.WaitText(t, alice, "/quit            leave")
 
 	testkit.Say(t, alice, "/who")
 	testkit.WaitText(t, alice, "2 online: alice (guest), bob (guest)")
@@ -323,7 +323,7 @@ func TestPastingSeveralLinesSendsOneBlock(t *testing.T) {
 	alice := testkit.Join(t, ts.Addr, "alice")
 	bob := testkit.Join(t, ts.Addr, "bob")
 	alice.Paste("line one\rline two\rline three")
-	testkit.WaitRow(t, alice, 23, `^> line one↵line two↵line three$`)
+	testkit.WaitRow(t, alice, 23, `^main › line one↵line two↵line three$`)
 	testkit.Send(t, alice, testkit.KeyEnter)
 	testkit.WaitText(t, bob, "alice: line one\n      line two\n      line three")
 }

@@ -31,7 +31,7 @@ func TestAPasteOverTheLimitIsDroppedWithANotice(t *testing.T) {
 	bob := testkit.Join(t, ts.Addr, "bob")
 	alice.Paste(strings.Repeat("x", 70<<10))
 	testkit.WaitText(t, alice, "Your paste of 70 KiB was dropped: pastes are limited to 64 KiB.")
-	testkit.WaitRow(t, alice, 23, `^>$`)
+	testkit.WaitRow(t, alice, 23, `^main ›$`)
 	testkit.Say(t, alice, "after the paste")
 	testkit.WaitText(t, bob, "alice: after the paste")
 }
@@ -66,7 +66,7 @@ func TestSendingTooFastIsToldToSlowDown(t *testing.T) {
 		testkit.Say(t, alice, fmt.Sprintf("burst %d", i))
 	}
 	testkit.WaitText(t, alice, "Not sent: slow down: at most 2 messages a second.")
-	testkit.WaitRow(t, alice, 23, `^> burst 5$`)
+	testkit.WaitRow(t, alice, 23, `^main › burst 5$`)
 	testkit.WaitText(t, bob, "alice: burst 4")
 	if strings.Contains(bob.Screen(), "burst 5") {
 		t.Error("a message past the rate limit was delivered")
@@ -177,7 +177,7 @@ func TestHugeAndStormingWindowSizesAreClamped(t *testing.T) {
 	}
 	if err := term.WaitFor(testkit.Wait, func(s string) bool {
 		rows := strings.Split(s, "\n")
-		return strings.Contains(s, "Welcome, alice.") && strings.HasPrefix(rows[23], ">")
+		return strings.Contains(s, "Welcome, alice.") && strings.HasPrefix(rows[23], "main ›")
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestInvisibleMessagesAreRefusedAndZeroWidthRunsBounded(t *testing.T) {
 func TestInputArrivingAtOnceIsDrawnOnce(t *testing.T) {
 	ts := testserver.Start(t, testserver.Options{})
 	alice := testkit.Join(t, ts.Addr, "alice")
-	testkit.WaitRow(t, alice, 23, `^>$`)
+	testkit.WaitRow(t, alice, 23, `^main ›$`)
 	before := alice.BytesRead()
 	text := strings.Repeat("typing fast ", 233) + "END" // 2,799 bytes
 	testkit.Send(t, alice, text)

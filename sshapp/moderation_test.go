@@ -172,7 +172,7 @@ func TestCommandsAreRateLimited(t *testing.T) {
 	testkit.WaitText(t, alice, " and 10 more")
 	testkit.Say(t, alice, "/who")
 	testkit.WaitText(t, alice, "Not done: /who, /whois and /banned may be used once every 3s")
-	testkit.WaitRow(t, alice, 39, `^> /who$`) // kept, to press Enter again
+	testkit.WaitRow(t, alice, 39, `^main › /who$`) // kept, to press Enter again
 	testkit.Send(t, alice, testkit.KeyCtrlU)
 	for range 6 {
 		testkit.Say(t, alice, "/mouse")

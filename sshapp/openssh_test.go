@@ -41,7 +41,7 @@ func TestOpenSSHClientChats(t *testing.T) {
 	}
 	if err := term.WaitFor(testkit.Wait, func(s string) bool {
 		rows := strings.Split(s, "\n")
-		return len(rows) == 12 && strings.HasPrefix(rows[11], ">") && strings.Contains(s, "bob: hello back")
+		return len(rows) == 12 && strings.HasPrefix(rows[11], "main ›") && strings.Contains(s, "bob: hello back")
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -49,9 +49,9 @@ func TestOpenSSHClientChats(t *testing.T) {
 	// Clicking a name, as a terminal reports it.
 	row := strings.Split(term.Screen(), "\n")[0]
 	term.Click(strings.Index(row, "bob"), 0)
-	testkit.WaitText(t, bob, "alice "+dialogText)
-	testkit.Send(t, bob, testkit.KeyEnter)
-	if err := term.WaitFor(testkit.Wait, func(s string) bool { return strings.Contains(s, "Private chat with bob") }); err != nil {
+	testkit.WaitText(t, bob, "alice "+dialogText+" [ OK ]")
+	testkit.Send(t, bob, testkit.KeyAltY)
+	if err := term.WaitFor(testkit.Wait, func(s string) bool { return strings.Contains(s, "Private chat with bob opened") }); err != nil {
 		t.Fatal(err)
 	}
 
@@ -67,6 +67,8 @@ func TestOpenSSHClientChats(t *testing.T) {
 	if s := term.Screen(); !strings.Contains(s, "Bye!") {
 		t.Errorf("the terminal was not given back with a goodbye:\n%s", s)
 	}
+	testkit.WaitRow(t, bob, 1, `alice \(ended\)`)
+	showTab(t, bob, "alice")
 	testkit.WaitText(t, bob, "alice left. This chat is read-only")
 }
 

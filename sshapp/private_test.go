@@ -13,16 +13,32 @@ import (
 
 const dialogText = "invites you to a private chat"
 
-// openChat has a invite b by command and b accept with y; both end up in
-// the private tab.
+// openChat has a invite b by command and b accept with Alt+Y; then both
+// click the new tab, which opened without moving them.
 func openChat(t *testing.T, a, b *termtest.Client, aName, bName string) {
 	t.Helper()
 	testkit.Say(t, a, "/invite "+bName)
 	testkit.WaitText(t, a, "Invitation sent to "+bName)
-	testkit.WaitText(t, b, "│ "+aName+" "+dialogText)
-	testkit.Send(t, b, "y")
-	testkit.WaitText(t, b, "Private chat with "+aName+": only the two of you")
-	testkit.WaitText(t, a, "Private chat with "+bName+": only the two of you")
+	testkit.WaitText(t, b, aName+" "+dialogText+" [ OK ]")
+	testkit.Send(t, b, testkit.KeyAltY)
+	for _, c := range []struct {
+		term *termtest.Client
+		peer string
+	}{{a, bName}, {b, aName}} {
+		testkit.WaitText(t, c.term, "Private chat with "+c.peer+" opened in the tab")
+		showTab(t, c.term, c.peer)
+	}
+}
+
+// showTab clicks the tab of the private chat with peer.
+func showTab(t *testing.T, c *termtest.Client, peer string) {
+	t.Helper()
+	testkit.WaitRow(t, c, 1, " "+peer+" ")
+	c.Click(testkit.Find(t, c, 1, " "+peer+" ")+1, 1)
+	testkit.WaitFor(t, c, "the prompt to name "+peer, func(s string) bool {
+		rows := strings.Split(s, "\n")
+		return strings.HasPrefix(rows[len(rows)-1], peer+" ")
+	})
 }
 
 func TestAnAcceptedInvitationOpensAPrivateTabForBoth(t *testing.T) {
@@ -32,17 +48,17 @@ func TestAnAcceptedInvitationOpensAPrivateTabForBoth(t *testing.T) {
 	carol := testkit.Join(t, ts.Addr, "carol")
 
 	testkit.Say(t, alice, "/invite bob")
-	testkit.WaitText(t, bob, "alice "+dialogText)
-	testkit.WaitText(t, bob, "[ OK ]   [ Cancel ]")
-	testkit.Send(t, bob, "y")
-	// Both were switched to the new tab.
-	testkit.WaitRow(t, alice, 1, `^ main  bob `)
-	testkit.WaitRow(t, bob, 1, `^ main  alice `)
-	testkit.WaitText(t, bob, "Private chat with alice")
-	if strings.Contains(bob.Screen(), dialogText) {
-		t.Error("the dialog stayed after accepting")
-	}
+	testkit.WaitText(t, bob, "alice "+dialogText+" [ OK ] [ Cancel ]")
+	testkit.Send(t, bob, testkit.KeyAltY)
+	// Both have the new tab, marked, and neither was moved to it.
+	testkit.WaitRow(t, alice, 1, `^ main  bob • `)
+	testkit.WaitRow(t, bob, 1, `^ main  alice • `)
+	testkit.WaitRow(t, bob, 23, `^main ›$`)
+	testkit.WaitFor(t, bob, "the banner to go", func(s string) bool { return !strings.Contains(s, "[ OK ]") })
 
+	showTab(t, bob, "alice")
+	testkit.WaitRow(t, bob, 23, `^alice ›$`)
+	showTab(t, alice, "bob")
 	testkit.Say(t, bob, "only for you")
 	testkit.WaitText(t, alice, "bob: only for you")
 	testkit.Say(t, alice, "same here")
@@ -60,15 +76,57 @@ func TestAnAcceptedInvitationOpensAPrivateTabForBoth(t *testing.T) {
 	}
 }
 
+// Issue 13, defect 1: alice types a sentence while bob invites her. Every
+// letter goes to her input line (y, n and Enter too), and the sentence goes
+// to the main room, where its prompt said it would.
+func TestAnInvitationNeverTakesTyping(t *testing.T) {
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
+	testkit.Send(t, alice, "hey ")
+	testkit.WaitRow(t, alice, 23, `^main › hey$`)
+	testkit.Say(t, bob, "/invite alice")
+	testkit.WaitText(t, alice, "bob "+dialogText)
+	testkit.Say(t, alice, "yes, everyone: no news")
+	testkit.WaitText(t, bob, "alice: hey yes, everyone: no news")
+	if s := alice.Screen(); !strings.Contains(s, "bob "+dialogText+" [ OK ]") || strings.Contains(bob.Screen(), "accepted") {
+		t.Errorf("typing answered the invitation:\n%s", s)
+	}
+	testkit.Send(t, alice, testkit.KeyAltN)
+	testkit.WaitText(t, bob, "alice declined your invitation")
+}
+
+// Issue 13, defect 2: alice invites dave and starts a line for the main
+// room; dave accepts; her Enter still sends it to the main room.
+func TestAcceptingMovesNobodysCursor(t *testing.T) {
+	ts := testserver.Start(t, testserver.Options{})
+	alice := testkit.Join(t, ts.Addr, "alice")
+	dave := testkit.Join(t, ts.Addr, "dave")
+	testkit.Say(t, alice, "/invite dave")
+	testkit.WaitText(t, dave, "alice "+dialogText)
+	testkit.Send(t, alice, "for everyone")
+	testkit.WaitRow(t, alice, 23, `^main › for everyone$`)
+	testkit.Say(t, dave, "/accept")
+	testkit.WaitRow(t, alice, 1, `^ main  dave • `)
+	testkit.WaitRow(t, alice, 23, `^main › for everyone$`)
+	testkit.Send(t, alice, testkit.KeyEnter)
+	testkit.WaitText(t, dave, "alice: for everyone")
+	testkit.WaitRow(t, dave, 23, `^main ›$`)
+	showTab(t, dave, "alice")
+	if strings.Contains(dave.Screen(), "for everyone") {
+		t.Errorf("the line went to the private chat:\n%s", dave.Screen())
+	}
+}
+
 func TestADeclinedInvitationTellsTheInviter(t *testing.T) {
 	ts := testserver.Start(t, testserver.Options{})
 	alice := testkit.Join(t, ts.Addr, "alice")
 	bob := testkit.Join(t, ts.Addr, "bob")
-	for _, key := range []string{"n", testkit.KeyEsc} {
+	for _, answer := range []string{testkit.KeyAltN, "/decline alice\r"} {
 		testkit.Say(t, alice, "/invite bob")
-		testkit.WaitText(t, bob, "│ alice "+dialogText)
-		testkit.Send(t, bob, key)
-		testkit.WaitFor(t, bob, "the dialog to close", func(s string) bool { return !strings.Contains(s, "│ alice "+dialogText) })
+		testkit.WaitText(t, bob, "alice "+dialogText+" [ OK ]")
+		testkit.Send(t, bob, answer)
+		testkit.WaitFor(t, bob, "the banner to go", func(s string) bool { return !strings.Contains(s, "[ OK ]") })
 		testkit.WaitText(t, alice, "bob declined your invitation")
 		testkit.Say(t, alice, "/who") // a marker, so the next decline is a new line
 		testkit.WaitText(t, alice, "2 online:")
@@ -92,14 +150,15 @@ func TestClickingANameInvitesAndClickingOKAccepts(t *testing.T) {
 	alice.Click(testkit.Find(t, alice, 0, "alice"), 0)
 
 	testkit.ClickText(t, bob, "[ OK ]")
-	testkit.WaitText(t, bob, "Private chat with alice")
-	testkit.WaitText(t, alice, "Private chat with bob")
+	testkit.WaitText(t, bob, "Private chat with alice opened")
+	testkit.WaitText(t, alice, "Private chat with bob opened")
 	if strings.Contains(alice.Screen(), "cannot invite yourself") || strings.Contains(alice.Screen(), "Invitation sent to alice") {
 		t.Error("clicking my own name did something")
 	}
 	// A click on a tab switches to it.
+	showTab(t, bob, "alice")
 	bob.Click(testkit.Find(t, bob, 1, "main"), 1)
-	testkit.WaitText(t, bob, "Welcome, bob.")
+	testkit.WaitRow(t, bob, 23, `^main ›$`)
 }
 
 func TestClickingCancelDeclines(t *testing.T) {
@@ -109,6 +168,7 @@ func TestClickingCancelDeclines(t *testing.T) {
 	testkit.Say(t, alice, "/invite bob")
 	testkit.WaitText(t, bob, "[ Cancel ]")
 	testkit.ClickText(t, bob, "[ Cancel ]")
+	testkit.WaitFor(t, bob, "the banner to go", func(s string) bool { return !strings.Contains(s, "[ Cancel ]") })
 	testkit.WaitText(t, alice, "bob declined your invitation")
 }
 
@@ -120,6 +180,7 @@ func TestTabsSwitchAndMarkUnreadMessages(t *testing.T) {
 	openChat(t, alice, bob, "alice", "bob")
 	openChat(t, alice, carol, "alice", "carol")
 	testkit.WaitRow(t, alice, 1, `^ main  bob  carol `)
+	testkit.WaitRow(t, alice, 23, `^carol ›$`)
 
 	// Ctrl+N wraps around: carol -> main -> bob.
 	testkit.Send(t, alice, testkit.KeyCtrlN)
@@ -157,7 +218,7 @@ func TestClosingAChatMakesItReadOnlyForThePartner(t *testing.T) {
 	testkit.WaitRow(t, alice, 1, `^ main +Ctrl`)
 	testkit.WaitText(t, bob, "alice closed the chat. It is read-only")
 	testkit.WaitRow(t, bob, 1, `alice \(ended\)`)
-	testkit.WaitRow(t, bob, 23, `^\(ended\) >`)
+	testkit.WaitRow(t, bob, 23, `^alice \(ended\) ›`)
 	testkit.Say(t, bob, "anyone?")
 	testkit.WaitText(t, bob, "Not sent: the chat with alice has ended")
 	testkit.WaitRow(t, bob, 23, `anyone\?$`) // nothing typed is lost
@@ -184,12 +245,12 @@ func TestInvitationsExpire(t *testing.T) {
 	alice := testkit.Join(t, ts.Addr, "alice")
 	bob := testkit.Join(t, ts.Addr, "bob")
 	testkit.Say(t, alice, "/invite bob")
-	testkit.WaitText(t, bob, "│ alice "+dialogText)
+	testkit.WaitText(t, bob, "alice "+dialogText+" [ OK ]")
 	testkit.WaitText(t, alice, "Your invitation to bob expired unanswered")
 	testkit.WaitText(t, bob, "The invitation from alice expired")
-	testkit.WaitFor(t, bob, "the dialog to go", func(s string) bool { return !strings.Contains(s, "│ alice "+dialogText) })
-	testkit.Send(t, bob, "y") // no dialog: it is typed
-	testkit.WaitRow(t, bob, 23, `^> y$`)
+	testkit.WaitFor(t, bob, "the banner to go", func(s string) bool { return !strings.Contains(s, "[ OK ]") })
+	testkit.Send(t, bob, testkit.KeyAltY) // nothing to answer
+	testkit.WaitText(t, bob, "There is no invitation to answer.")
 }
 
 func TestInvitationsThatCannotBe(t *testing.T) {
@@ -206,19 +267,20 @@ func TestInvitationsThatCannotBe(t *testing.T) {
 	testkit.WaitText(t, alice, "Usage: /invite NAME")
 
 	testkit.Say(t, alice, "/invite bob")
-	testkit.WaitText(t, bob, "│ alice "+dialogText)
+	testkit.WaitText(t, bob, "alice "+dialogText+" [ OK ]")
 	testkit.Say(t, alice, "/invite bob")
 	testkit.WaitText(t, alice, "You already invited bob; waiting for an answer.")
-	testkit.Send(t, bob, "y")
-	testkit.WaitText(t, alice, "Private chat with bob")
+	testkit.Say(t, bob, "/accept nobody")
+	testkit.WaitText(t, bob, "No invitation from nobody is waiting.")
+	testkit.Say(t, bob, "/accept alice")
+	testkit.WaitText(t, alice, "Private chat with bob opened")
 
 	// A second invitation to a partner just shows the tab.
-	testkit.Send(t, alice, testkit.KeyCtrlP)
 	testkit.WaitRow(t, alice, 1, `^ main  bob `)
-	testkit.WaitText(t, alice, "Welcome, alice.")
 	testkit.Say(t, alice, "/invite bob")
-	testkit.WaitText(t, alice, "Private chat with bob")
-	if strings.Contains(bob.Screen(), "│ alice "+dialogText) {
+	testkit.WaitText(t, alice, "Private chat with bob: only the two of you")
+	testkit.WaitRow(t, alice, 23, `^bob ›$`)
+	if strings.Contains(bob.Screen(), "[ OK ]") {
 		t.Error("a second invitation reached a current partner")
 	}
 }

@@ -50,6 +50,8 @@ var commands []command
 func init() {
 	commands = []command{
 		{name: "/invite", args: "NAME", help: "invite NAME to a private chat (or click a name in the top bar)", run: (*model).inviteCmd},
+		{name: "/accept", args: "[NAME]", help: "accept the oldest invitation waiting, or NAME's (or Alt+Y)", free: true, run: (*model).acceptCmd},
+		{name: "/decline", args: "[NAME]", help: "decline the oldest invitation waiting, or NAME's (or Alt+N)", free: true, run: (*model).declineCmd},
 		{name: "/close", help: "close this private chat", free: true, run: (*model).closeCmd},
 		{name: "/who", help: "list who is online (guests have no key)", lookup: true, run: (*model).whoCmd},
 		{name: "/whois", args: "NAME", help: "who NAME is: their key, and how long they have been here", lookup: true, run: (*model).whoisCmd},
@@ -96,7 +98,7 @@ func help(moderator bool) string {
 	if moderator {
 		section("\nModerators:", mods)
 	}
-	b.WriteString("\nKeys: Enter send · Ctrl+N/Ctrl+P next/previous tab · PgUp/PgDn or the wheel scroll · Ctrl+L redraw")
+	b.WriteString("\nKeys: Enter send · Ctrl+N/Ctrl+P next/previous tab · Alt+Y/Alt+N accept/decline an invitation · PgUp/PgDn or the wheel scroll · Ctrl+L redraw")
 	b.WriteString("\nSelecting text: hold Shift while dragging (most terminals), or turn the mouse off with /mouse.")
 	return b.String()
 }
@@ -240,4 +242,23 @@ func (m *model) invite(name string) {
 	default:
 		m.note(here, true, err.Error())
 	}
+}
+
+func (m *model) acceptCmd(args string) tea.Cmd  { return m.answerCmd(args, true) }
+func (m *model) declineCmd(args string) tea.Cmd { return m.answerCmd(args, false) }
+
+// answerCmd answers NAME's invitation, or the oldest waiting.
+func (m *model) answerCmd(name string, accept bool) tea.Cmd {
+	if name == "" {
+		m.answerOldest(accept)
+		return nil
+	}
+	for _, inv := range m.invites {
+		if inv.From == name {
+			m.answer(inv, accept)
+			return nil
+		}
+	}
+	m.note(m.tabs[m.active], true, fmt.Sprintf("No invitation from %s is waiting.", name))
+	return nil
 }

@@ -3,10 +3,10 @@ package tui
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -15,8 +15,8 @@ import (
 //	row 0           top bar: who is online (names are clickable)
 //	row 1           tabs: main, then private chats
 //	rows 2..b       the stream, a scroll region (DECSTBM)
-//	rows b+1..h-2   the invitation dialog, while one is open
-//	row h-1         the input line
+//	row h-2         the invitation banner, while one waits
+//	row h-1         the input line, its prompt naming where Enter sends
 //
 // A new message is one pre-rendered line printed at the bottom of the scroll
 // region: the terminal scrolls the rest. Other parts are redrawn only when
@@ -31,7 +31,8 @@ const (
 	dirtyTop
 	dirtyTabs
 	dirtyInput
-	dirtyModes // mouse reporting was switched
+	dirtyModes  // mouse reporting was switched
+	dirtyBanner // the invitation banner (its time left, say)
 )
 
 // Terminal modes the session sets at its start and undoes at its end.
@@ -49,8 +50,8 @@ type hitKind uint8
 const (
 	hitName hitKind = iota + 1
 	hitTab
-	hitOK
-	hitCancel
+	hitOK     // the banner's OK: accept
+	hitCancel // and Cancel: decline
 )
 
 // hit is a clickable span of one row.
@@ -66,26 +67,24 @@ type hit struct {
 type layout struct {
 	tooSmall                bool
 	streamTop, streamBottom int // rows of the scroll region, inclusive
-	dialogTop               int // first row of the dialog, or -1
+	bannerRow               int // the invitation banner's row, or -1
 	inputRow                int
 }
 
 func (l layout) streamRows() int { return max(l.streamBottom-l.streamTop+1, 1) }
 
 func (m *model) layout() layout {
-	l := layout{streamTop: 2, streamBottom: m.height - 2, dialogTop: -1, inputRow: m.height - 1}
+	l := layout{streamTop: 2, streamBottom: m.height - 2, bannerRow: -1, inputRow: m.height - 1}
 	if m.width < minWidth || m.height < minHeight {
 		l.tooSmall = true
 		return l
 	}
-	if len(m.dialogs) > 0 {
-		l.dialogTop = m.height - 1 - dialogRows
-		l.streamBottom = l.dialogTop - 1
+	if len(m.invites) > 0 {
+		l.bannerRow = m.height - 2
+		l.streamBottom = l.bannerRow - 1
 	}
 	return l
 }
-
-const prompt = "> "
 
 // draw writes what changed since the last update in one write.
 func (m *model) draw() error {
@@ -168,7 +167,7 @@ func (m *model) drawChat(b *bytes.Buffer) {
 		m.drawTop(b)
 		m.drawTabs(b)
 		m.drawStream(b, l)
-		m.drawDialog(b, l)
+		m.drawBanner(b, l)
 		m.drawInput(b, l)
 		fmt.Fprintf(b, "\x1b[%d;%dr", l.streamTop+1, l.streamBottom+1)
 		m.placeCursor(b, l)
@@ -190,6 +189,9 @@ func (m *model) drawChat(b *bytes.Buffer) {
 	}
 	if m.dirty&dirtyTabs != 0 {
 		m.drawTabs(b)
+	}
+	if m.dirty&dirtyBanner != 0 {
+		m.drawBanner(b, l)
 	}
 	if m.dirty&dirtyInput != 0 {
 		m.drawInput(b, l)
@@ -358,52 +360,62 @@ func (m *model) visibleLines(t *tab, rows int) []string {
 	return all[max(end-rows, 0):end]
 }
 
-var border = lipgloss.RoundedBorder()
-
-// drawDialog draws the invitation at the head of the queue.
-func (m *model) drawDialog(b *bytes.Buffer, l layout) {
+// drawBanner draws the oldest invitation waiting, in one row above the
+// input line: who, the buttons, and as much of the rest (time left, keys,
+// how many wait) as fits.
+func (m *model) drawBanner(b *bytes.Buffer, l layout) {
 	m.hits = dropHits(m.hits, hitOK, hitCancel)
-	if l.dialogTop < 0 {
+	if l.bannerRow < 0 {
 		return
 	}
-	inv := m.dialogs[0]
-	text := inv.From + " invites you to a private chat"
-	inner := min(max(ansi.StringWidthWc(text)+2, 36), m.width-2)
-	x0 := (m.width - inner - 2) / 2
-	pad := strings.Repeat(" ", x0)
+	inv := m.invites[0]
+	extras := []string{"Alt+Y/Alt+N"} // dropped from the end while the row is too narrow
+	if n := len(m.invites); n > 1 {
+		extras = append(extras, fmt.Sprintf("1 of %d", n))
+	}
+	if !inv.Until.IsZero() {
+		extras = append(extras, fmt.Sprintf("%ds left", max(int(math.Ceil(inv.Until.Sub(m.clock()).Seconds())), 0)))
+	}
+	const ok, cancel = "[ OK ]", "[ Cancel ]"
+	texts := []string{" " + inv.From + " invites you to a private chat ", " " + inv.From + " invites you ", " " + inv.From + " "}
+	for _, text := range texts {
+		for n := len(extras); n >= 0; n-- {
+			tail := ""
+			if n > 0 {
+				tail = "  " + strings.Join(extras[:n], " · ")
+			}
+			tw := ansi.StringWidthWc(text)
+			if tw+len(ok)+1+len(cancel)+ansi.StringWidth(tail) > m.width {
+				continue
+			}
+			x := tw
+			m.hits = append(m.hits,
+				hit{kind: hitOK, row: l.bannerRow, x0: x, x1: x + len(ok)},
+				hit{kind: hitCancel, row: l.bannerRow, x0: x + len(ok) + 1, x1: x + len(ok) + 1 + len(cancel)},
+			)
+			line(b, l.bannerRow, m.th.tabUnread+text+m.th.reset+m.th.tabActive+ok+m.th.reset+" "+cancel+m.th.key+tail)
+			return
+		}
+	}
+	// Narrower than the buttons: the keys still answer.
+	line(b, l.bannerRow, m.th.tabUnread+ansi.TruncateWc(" "+inv.From+" invites you: Alt+Y/Alt+N", m.width, "…"))
+}
 
-	ok, cancel := "[ OK ]", "[ Cancel ]"
-	okStyle, cancelStyle := m.th.tabActive, ""
-	if m.cancelFocus {
-		okStyle, cancelStyle = "", m.th.tabActive
+// promptFor is the input line's prompt: where Enter sends.
+func (m *model) promptFor(t *tab) string {
+	title := ansi.TruncateWc(t.title(), max(m.width/4, 4), "…")
+	if t.closed {
+		return title + " (ended) › "
 	}
-	buttons := ok + "   " + cancel
-	bx := x0 + 1 + (inner-len(buttons))/2
-	m.hits = append(m.hits,
-		hit{kind: hitOK, row: l.dialogTop + 2, x0: bx, x1: bx + len(ok)},
-		hit{kind: hitCancel, row: l.dialogTop + 2, x0: bx + len(ok) + 3, x1: bx + len(buttons)},
-	)
-	center := func(s string, w int) string {
-		s = ansi.TruncateWc(s, inner, "…")
-		left := (inner - w) / 2
-		return strings.Repeat(" ", max(left, 0)) + s + strings.Repeat(" ", max(inner-w-left, 0))
-	}
-	tw := min(ansi.StringWidthWc(text), inner)
-	line(b, l.dialogTop, pad+border.TopLeft+strings.Repeat(border.Top, inner)+border.TopRight)
-	line(b, l.dialogTop+1, pad+border.Left+m.th.tabUnread+center(text, tw)+m.th.reset+border.Right)
-	btn := okStyle + ok + m.th.reset + "   " + cancelStyle + cancel + m.th.reset
-	line(b, l.dialogTop+2, pad+border.Left+center(btn, len(buttons))+border.Right)
-	line(b, l.dialogTop+3, pad+border.BottomLeft+strings.Repeat(border.Bottom, inner)+border.BottomRight)
+	return title + " › "
 }
 
 // drawInput draws the input line and remembers where the cursor goes.
 func (m *model) drawInput(b *bytes.Buffer, l layout) {
-	p := prompt
-	if t := m.tabs[m.active]; t.closed {
-		p = "(ended) > "
-	}
-	text, col := m.input.view(m.width - len(p))
-	m.cursorCol = len(p) + col
+	p := m.promptFor(m.tabs[m.active])
+	pw := ansi.StringWidthWc(p)
+	text, col := m.input.view(max(m.width-pw, 1))
+	m.cursorCol = min(pw+col, m.width-1)
 	line(b, l.inputRow, m.th.key+p+m.th.reset+text)
 }
 

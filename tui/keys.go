@@ -17,7 +17,7 @@ type keyMap struct {
 	Send, Quit, NextTab, PrevTab, PageUp, PageDown, Redraw  key.Binding
 	Left, Right, WordLeft, WordRight, Home, End             key.Binding
 	Backspace, Delete, KillWordBack, KillToStart, KillToEnd key.Binding
-	Accept, Decline, Leave, SwitchButton                    key.Binding
+	Accept, Decline, Leave                                  key.Binding
 }
 
 var bindings = keyMap{
@@ -39,10 +39,10 @@ var bindings = keyMap{
 	KillWordBack: key.NewBinding(key.WithKeys("ctrl+w", "alt+backspace")),
 	KillToStart:  key.NewBinding(key.WithKeys("ctrl+u")),
 	KillToEnd:    key.NewBinding(key.WithKeys("ctrl+k")),
-	Accept:       key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y/Enter", "accept")),
-	Decline:      key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n/Esc", "decline")),
-	Leave:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("Esc", "leave")),
-	SwitchButton: key.NewBinding(key.WithKeys("tab", "shift+tab", "left", "right")),
+	// Invitations are answered with Alt: a plain key is always typing.
+	Accept:  key.NewBinding(key.WithKeys("alt+y", "alt+Y"), key.WithHelp("Alt+Y", "accept the invitation")),
+	Decline: key.NewBinding(key.WithKeys("alt+n", "alt+N"), key.WithHelp("Alt+N", "decline the invitation")),
+	Leave:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("Esc", "leave")),
 }
 
 func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
@@ -61,10 +61,6 @@ func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.edit(k)
 		return nil
 	case phaseChat:
-		if len(m.dialogs) > 0 {
-			m.dialogKey(k)
-			return nil
-		}
 	default:
 		return nil
 	}
@@ -81,6 +77,10 @@ func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.scrollBy(-(m.layout().streamRows() - 1))
 	case key.Matches(k, bindings.Redraw):
 		m.dirty |= dirtyAll
+	case key.Matches(k, bindings.Accept):
+		m.answerOldest(true)
+	case key.Matches(k, bindings.Decline):
+		m.answerOldest(false)
 	default:
 		m.edit(k)
 	}
@@ -121,7 +121,7 @@ func (m *model) edit(k tea.KeyPressMsg) {
 }
 
 func (m *model) paste(s string) {
-	if m.phase == phaseDone || m.phase == phaseChat && len(m.dialogs) > 0 {
+	if m.phase == phaseDone {
 		return
 	}
 	// Terminals send line breaks in a paste as CR.
@@ -140,24 +140,18 @@ func (m *model) typeText(s string) {
 	}
 }
 
-func (m *model) dialogKey(k tea.KeyPressMsg) {
-	switch {
-	case key.Matches(k, bindings.Accept):
-		m.answer(true)
-	case key.Matches(k, bindings.Decline):
-		m.answer(false)
-	case key.Matches(k, bindings.Send):
-		m.answer(!m.cancelFocus)
-	case key.Matches(k, bindings.SwitchButton):
-		m.cancelFocus = !m.cancelFocus
-		m.dirty |= dirtyAll
+// answerOldest answers the invitation the banner shows, if there is one.
+func (m *model) answerOldest(accept bool) {
+	if len(m.invites) == 0 {
+		m.note(m.tabs[m.active], true, "There is no invitation to answer.")
+		return
 	}
+	m.answer(m.invites[0], accept)
 }
 
-// answer answers the invitation in the dialog.
-func (m *model) answer(accept bool) {
-	inv := m.dialogs[0]
-	m.dropDialog(func(d *room.Event) bool { return d == inv })
+// answer answers an invitation.
+func (m *model) answer(inv *room.Event, accept bool) {
+	m.dropInvite(func(d *room.Event) bool { return d == inv })
 	here := m.tabs[m.active]
 	if err := m.member.Answer(inv.Invite, accept); err != nil {
 		m.note(here, true, fmt.Sprintf("Too late: the invitation from %s is no longer open.", inv.From))
@@ -225,17 +219,15 @@ func (m *model) click(ms tea.Mouse) tea.Cmd {
 		}
 		switch h.kind {
 		case hitName:
-			if len(m.dialogs) == 0 && h.name != m.name {
+			if h.name != m.name {
 				m.invite(h.name)
 			}
 		case hitTab:
-			if len(m.dialogs) == 0 {
-				m.switchTo(h.tab)
-			}
+			m.switchTo(h.tab)
 		case hitOK:
-			m.answer(true)
+			m.answerOldest(true)
 		case hitCancel:
-			m.answer(false)
+			m.answerOldest(false)
 		}
 		return nil
 	}

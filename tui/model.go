@@ -39,7 +39,6 @@ const (
 	wheelLines  = 3
 	minWidth    = 20
 	minHeight   = 8
-	dialogRows  = 4
 	goodbyeText = "Bye!"
 )
 
@@ -60,6 +59,7 @@ type model struct {
 	log      *slog.Logger
 	joined   chan joinedMsg // tells the pump which member to follow
 	wakePump func()         // after a join; set before the program runs
+	send     func(tea.Msg)  // to the program, from other goroutines (timers)
 	clock    func() time.Time
 	// release, run once the program is running, stops Bubble Tea's ticker.
 	release tea.Cmd
@@ -79,8 +79,8 @@ type model struct {
 	tabs          []*tab // tabs[0] is the main room
 	active        int
 	online        *room.Presence
-	dialogs       []*room.Event // invitations waiting for an answer, oldest first
-	cancelFocus   bool          // the dialog's Cancel button has focus
+	invites       []*room.Event // invitations waiting for an answer, oldest first
+	ticking       bool          // the banner's time left is counting down
 	mouse         bool          // mouse reporting is on
 	lookupEvery   time.Duration // spaces the costly commands
 	lastLookup    time.Time     // when one last ran
@@ -276,6 +276,12 @@ func (m *model) handle(msg tea.Msg) (cmd tea.Cmd) {
 		}
 	case endMsg:
 		cmd = m.quit(msg)
+	case bannerTick:
+		m.ticking = false
+		if m.phase == phaseChat && len(m.invites) > 0 {
+			m.dirty |= dirtyBanner
+			m.countDown()
+		}
 	case inputDroppedMsg:
 		if m.phase == phaseChat {
 			m.note(m.tabs[m.active], true, fmt.Sprintf("Input is arriving faster than %d KiB/s; some of it was dropped.", msg.rate>>10))
@@ -294,6 +300,19 @@ func (m *model) handle(msg tea.Msg) (cmd tea.Cmd) {
 		m.wheel(msg.Mouse())
 	}
 	return cmd
+}
+
+// bannerTick redraws the banner's time left.
+type bannerTick struct{}
+
+// countDown has the banner's time left drawn again each second while
+// invitations wait.
+func (m *model) countDown() {
+	if m.ticking || m.send == nil {
+		return
+	}
+	m.ticking = true
+	time.AfterFunc(time.Second, func() { m.send(bannerTick{}) })
 }
 
 // quit ends the session; Run restores the terminal and prints why.
@@ -318,12 +337,16 @@ func (m *model) apply(ev *room.Event) {
 	case room.Left: // kicked or banned; plain comings and goings are news
 		m.add(main, item{ev: ev})
 	case room.Invited:
-		m.dialogs = append(m.dialogs, ev)
-		if len(m.dialogs) == 1 {
-			m.cancelFocus = false
-			m.dirty |= dirtyAll
+		// A banner above the input line, never a dialog: it takes no
+		// typing and moves no one.
+		m.invites = append(m.invites, ev)
+		if len(m.invites) == 1 {
+			m.dirty |= dirtyAll // the stream gives the banner a row
+		} else {
+			m.dirty |= dirtyBanner
 		}
-		m.note(here, false, fmt.Sprintf("%s invites you to a private chat.", ev.From))
+		m.countDown()
+		m.note(here, false, fmt.Sprintf("%s invites you to a private chat: /accept or /decline (Alt+Y / Alt+N).", ev.From))
 	case room.Answered:
 		if ev.Accepted {
 			m.note(here, false, fmt.Sprintf("%s accepted your invitation.", ev.To))
@@ -331,7 +354,7 @@ func (m *model) apply(ev *room.Event) {
 			m.note(here, false, fmt.Sprintf("%s declined your invitation.", ev.To))
 		}
 	case room.InviteEnded:
-		m.dropDialog(func(d *room.Event) bool { return d.Invite == ev.Invite })
+		m.dropInvite(func(d *room.Event) bool { return d.Invite == ev.Invite })
 		switch {
 		case ev.To == m.name && ev.Reason == room.ReasonLeft:
 			m.note(here, false, fmt.Sprintf("%s left; their invitation is withdrawn.", ev.From))
@@ -344,18 +367,18 @@ func (m *model) apply(ev *room.Event) {
 		}
 	case room.ChatOpened:
 		peer := ev.Peer(m.name)
-		m.dropDialog(func(d *room.Event) bool { return d.From == peer })
+		m.dropInvite(func(d *room.Event) bool { return d.From == peer })
+		// The tab opens beside the others, marked unread: nobody is moved,
+		// so a line being typed still goes where its prompt says.
 		t := &tab{chat: ev.Chat, peer: peer}
 		m.tabs = append(m.tabs, t)
+		m.dirty |= dirtyTabs
 		if ev.Reason == room.ReasonResumed {
-			// Carried over from the session this one replaced: there, not
-			// in front of you.
 			m.note(t, false, fmt.Sprintf("Private chat with %s, carried over from your other session.", peer))
-			m.dirty |= dirtyTabs
 			return
 		}
 		m.note(t, false, fmt.Sprintf("Private chat with %s: only the two of you see it. /close ends it; Ctrl+N/Ctrl+P switch tabs.", peer))
-		m.switchTo(len(m.tabs) - 1)
+		m.note(here, false, fmt.Sprintf("Private chat with %s opened in the tab %q: Ctrl+N/Ctrl+P or a click goes there.", peer, peer))
 	case room.PrivateMessage:
 		if t := m.chatTab(ev.Chat); t != nil {
 			m.add(t, item{ev: ev})

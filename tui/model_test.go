@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,21 +86,21 @@ func (h *harness) row(y int) string {
 func TestTheCursorFollowsWideCharacters(t *testing.T) {
 	h := newHarness(t, room.New(room.Options{}), "alice", 40, 10)
 	h.typeText("日本 👍 e\u0301")
-	if got := h.row(9); got != "> 日本 👍 e\u0301" {
+	if got := h.row(9); got != "main › 日本 👍 e\u0301" {
 		t.Fatalf("input row %q", got)
 	}
-	// "> " 2 + 日本 4 + space 1 + 👍 2 + space 1 + é 1 = 11
-	if x, y := h.term.Cursor(); x != 11 || y != 9 {
-		t.Errorf("cursor at %d,%d, want 11,9", x, y)
+	// "main › " 7 + 日本 4 + space 1 + 👍 2 + space 1 + é 1 = 16
+	if x, y := h.term.Cursor(); x != 16 || y != 9 {
+		t.Errorf("cursor at %d,%d, want 16,9", x, y)
 	}
 	h.key(tea.KeyLeft, 0) // over é, combining mark and all
 	h.key(tea.KeyLeft, 0) // over the space
 	h.key(tea.KeyLeft, 0) // over 👍
-	if x, _ := h.term.Cursor(); x != 7 {
-		t.Errorf("after three lefts the cursor is at %d, want 7", x)
+	if x, _ := h.term.Cursor(); x != 12 {
+		t.Errorf("after three lefts the cursor is at %d, want 12", x)
 	}
 	h.key(tea.KeyBackspace, 0) // deletes the space after 本
-	if got := h.row(9); got != "> 日本👍 e\u0301" {
+	if got := h.row(9); got != "main › 日本👍 e\u0301" {
 		t.Errorf("after backspace %q", got)
 	}
 }
@@ -115,14 +116,14 @@ func TestTheInputScrollsSidewaysToKeepTheCursorInView(t *testing.T) {
 		t.Errorf("cursor at %d, want the last column", x)
 	}
 	h.key('a', tea.ModCtrl) // home
-	if got := h.row(9); !strings.HasPrefix(got, "> abcdefghijklmnop") {
+	if got := h.row(9); !strings.HasPrefix(got, "main › abcdefghijkl") {
 		t.Errorf("after Home %q", got)
 	}
-	if x, _ := h.term.Cursor(); x != 2 {
+	if x, _ := h.term.Cursor(); x != 7 {
 		t.Errorf("after Home the cursor is at %d", x)
 	}
 	h.key('k', tea.ModCtrl) // kill to end
-	if got := h.row(9); got != ">" {
+	if got := h.row(9); got != "main ›" {
 		t.Errorf("after Ctrl+K %q", got)
 	}
 }
@@ -138,7 +139,7 @@ func TestATinyWindowSaysSoAndRecovers(t *testing.T) {
 	h.typeText("still typing")
 	h.term.Resize(60, 12)
 	h.update(resizeMsg{60, 12})
-	if got := h.row(11); got != "> still typing" {
+	if got := h.row(11); got != "main › still typing" {
 		t.Errorf("input after growing back %q", got)
 	}
 	if !strings.Contains(h.row(0), "1 online") {
@@ -160,28 +161,86 @@ func TestTooSmallIsSaidInWordsThatFit(t *testing.T) {
 	}
 }
 
-func TestTheDialogButtonsTakeFocus(t *testing.T) {
+// An invitation is a banner: typing goes on to the input line, y, n and
+// Enter included; Alt+N declines.
+func TestAnInvitationIsABannerThatTakesNoTyping(t *testing.T) {
 	r := room.New(room.Options{})
-	h := newHarness(t, r, "bob", 60, 12)
+	h := newHarness(t, r, "bob", 80, 12)
 	alice, _ := r.Join("alice", "")
+	h.typeText("yes, n")
 	alice.Invite("bob")
 	h.sync()
-	if !strings.Contains(h.term.Screen(), "alice invites you to a private chat") {
-		t.Fatalf("no dialog:\n%s", h.term.Screen())
+	if got := h.row(10); !strings.Contains(got, "alice invites you to a private chat [ OK ] [ Cancel ]  Alt+Y/Alt+N · 60s left") {
+		t.Fatalf("banner row %q\n%s", got, h.term.Screen())
 	}
-	h.typeText("x") // not an answer: ignored, not typed
-	h.key(tea.KeyTab, 0)
-	h.key(tea.KeyEnter, 0) // Cancel has focus
+	h.typeText("y to everyone")
+	h.key(tea.KeyEnter, 0)
 	evs := alice.Take(nil)
-	if len(evs) == 0 || evs[len(evs)-1].Kind != room.Answered || evs[len(evs)-1].Accepted {
-		t.Fatalf("alice got %v, want a decline", evs)
+	for _, ev := range evs {
+		if ev.Kind == room.Answered {
+			t.Fatalf("typing answered the invitation: %+v", ev)
+		}
+	}
+	if len(evs) == 0 || evs[len(evs)-1].Text != "yes, ny to everyone" {
+		t.Fatalf("alice got %v, want bob's whole line", evs)
+	}
+	h.key('n', tea.ModAlt)
+	evs = alice.Take(nil)
+	if len(evs) != 1 || evs[0].Kind != room.Answered || evs[0].Accepted {
+		t.Fatalf("after Alt+N alice got %+v, want a decline", evs)
 	}
 	h.sync()
 	if strings.Contains(h.term.Screen(), "[ OK ]") {
-		t.Error("dialog still shown")
+		t.Error("banner still shown")
 	}
-	if got := h.row(11); got != ">" {
-		t.Errorf("the key pressed at the dialog reached the input: %q", got)
+	if got := h.row(11); got != "main ›" {
+		t.Errorf("input row %q", got)
+	}
+}
+
+// With two invitations waiting the banner says so; /accept NAME picks one,
+// and the tab it opens moves nobody.
+func TestAcceptingByNameOpensATabWithoutMovingAnyone(t *testing.T) {
+	r := room.New(room.Options{})
+	h := newHarness(t, r, "bob", 100, 12)
+	alice, _ := r.Join("alice", "")
+	carol, _ := r.Join("carol", "")
+	alice.Invite("bob")
+	carol.Invite("bob")
+	h.sync()
+	if got := h.row(10); !strings.Contains(got, "alice invites you") || !strings.Contains(got, "1 of 2") {
+		t.Fatalf("banner row %q", got)
+	}
+	h.typeText("/accept carol")
+	h.key(tea.KeyEnter, 0)
+	h.sync()
+	if got := h.row(10); !strings.Contains(got, "alice invites you") || strings.Contains(got, "1 of 2") {
+		t.Errorf("after accepting carol, banner row %q", got)
+	}
+	if got := h.row(1); !strings.HasPrefix(got, " main  carol • ") {
+		t.Errorf("tab bar %q: want carol's tab beside main, unread", got)
+	}
+	h.typeText("still for main")
+	if got := h.row(11); got != "main › still for main" {
+		t.Errorf("input row %q", got)
+	}
+	h.typeText("")
+	h.key(tea.KeyEnter, 0)
+	h.typeText("/decline")
+	h.key(tea.KeyEnter, 0)
+	h.sync()
+	if strings.Contains(h.term.Screen(), "[ OK ]") {
+		t.Error("banner still shown after declining the last")
+	}
+	var got []room.Kind
+	for _, ev := range alice.Take(nil) {
+		got = append(got, ev.Kind)
+		if ev.Kind == room.Answered && ev.Accepted {
+			t.Error("alice's invitation was accepted")
+		}
+	}
+	if !slices.Contains(got, room.Answered) {
+		t.Errorf("alice got %v, want an answer", got)
 	}
 }
 
@@ -190,7 +249,7 @@ func TestAMultiLinePasteIsOneMessage(t *testing.T) {
 	h := newHarness(t, r, "alice", 60, 12)
 	h.sync()
 	h.update(tea.PasteMsg{Content: "first line\r\nsecond \x1b[31mline\r"})
-	if got := h.row(11); got != "> first line↵second line↵" {
+	if got := h.row(11); got != "main › first line↵second line↵" {
 		t.Errorf("input %q", got)
 	}
 	h.key(tea.KeyEnter, 0)
@@ -254,7 +313,9 @@ func TestTheActiveTabIsAlwaysDrawn(t *testing.T) {
 	for i, peer := range []string{"bartholomew", "cassandra", "dorothea"} {
 		h.update(eventsMsg{{Kind: room.ChatOpened, Chat: room.ChatID(i + 1), From: "alice", To: peer}})
 	}
-	// Opening a chat moves to it: the last is active.
+	// Opening a chat moves nobody; go to the last.
+	h.m.switchTo(3)
+	h.update(resizeMsg{30, 12})
 	if got := h.row(1); !strings.HasPrefix(got, "‹") || !strings.Contains(got, " dorothea") {
 		t.Errorf("with the last tab active, row 1 is %q", got)
 	}

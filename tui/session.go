@@ -145,6 +145,7 @@ func Run(ctx context.Context, o Options) reason.Reason {
 		now:     time.Now,
 	}
 	m.wakePump = pm.wake
+	m.send = p.Send
 	go func() {
 		defer recoverSession(o.Log, cancel)
 		readInput(ctx, o.In, pm, consumed)

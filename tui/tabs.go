@@ -4,6 +4,7 @@ import (
 	"chatroom/internal/clean"
 	"chatroom/room"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -54,16 +55,16 @@ func (m *model) openTab(peer string) int {
 	return -1
 }
 
-func (m *model) dropDialog(match func(*room.Event) bool) {
-	for i := 0; i < len(m.dialogs); i++ {
-		if match(m.dialogs[i]) {
-			if i == 0 {
-				m.cancelFocus = false
-				m.dirty |= dirtyAll
-			}
-			m.dialogs = append(m.dialogs[:i], m.dialogs[i+1:]...)
-			i--
-		}
+// dropInvite takes the matching invitations off the banner.
+func (m *model) dropInvite(match func(*room.Event) bool) {
+	n := len(m.invites)
+	m.invites = slices.DeleteFunc(m.invites, match)
+	switch {
+	case len(m.invites) == n:
+	case len(m.invites) == 0:
+		m.dirty |= dirtyAll // the banner's row goes back to the stream
+	default:
+		m.dirty |= dirtyBanner
 	}
 }
 

@@ -262,6 +262,8 @@ func ClickText(t testing.TB, c *termtest.Client, text string) {
 const (
 	KeyEnter  = "\r"
 	KeyEsc    = "\x1b"
+	KeyAltY   = "\x1by"
+	KeyAltN   = "\x1bn"
 	KeyCtrlC  = "\x03"
 	KeyCtrlN  = "\x0e"
 	KeyCtrlP  = "\x10"
