@@ -278,8 +278,8 @@ func TestCommands(t *testing.T) {
 	bob := testkit.Join(t, ts.Addr, "bob")
 
 	testkit.Say(t, alice, "/help")
-	testkit.WaitText(t, alice, "/invite NAME     invite NAME to a private chat")
-	testkit.WaitText(t, alice, "/quit            leave")
+	testkit.WaitText(t, alice, "/invite NAME"+strings.Repeat(" ", 12)+"invite NAME to a private chat")
+	testkit.WaitText(t, alice, "/quit"+strings.Repeat(" ", 19)+"leave")
 
 	testkit.Say(t, alice, "/who")
 	testkit.WaitText(t, alice, "2 online: alice (guest), bob (guest)")

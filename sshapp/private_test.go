@@ -51,8 +51,8 @@ func TestAnAcceptedInvitationOpensAPrivateTabForBoth(t *testing.T) {
 	testkit.WaitText(t, bob, "alice "+dialogText+" [ OK ] [ Cancel ]")
 	testkit.Send(t, bob, testkit.KeyAltY)
 	// Both have the new tab, marked, and neither was moved to it.
-	testkit.WaitRow(t, alice, 1, `^ main  bob • `)
-	testkit.WaitRow(t, bob, 1, `^ main  alice • `)
+	testkit.WaitRow(t, alice, 1, `^ main  bob 1 `)
+	testkit.WaitRow(t, bob, 1, `^ main  alice 1 `)
 	testkit.WaitRow(t, bob, 23, `^main ›$`)
 	testkit.WaitFor(t, bob, "the banner to go", func(s string) bool { return !strings.Contains(s, "[ OK ]") })
 
@@ -107,7 +107,7 @@ func TestAcceptingMovesNobodysCursor(t *testing.T) {
 	testkit.Send(t, alice, "for everyone")
 	testkit.WaitRow(t, alice, 23, `^main › for everyone$`)
 	testkit.Say(t, dave, "/accept")
-	testkit.WaitRow(t, alice, 1, `^ main  dave • `)
+	testkit.WaitRow(t, alice, 1, `^ main  dave 1 `)
 	testkit.WaitRow(t, alice, 23, `^main › for everyone$`)
 	testkit.Send(t, alice, testkit.KeyEnter)
 	testkit.WaitText(t, dave, "alice: for everyone")
@@ -190,7 +190,7 @@ func TestTabsSwitchAndMarkUnreadMessages(t *testing.T) {
 
 	// A message in a tab that is not showing marks it.
 	testkit.Say(t, carol, "ping")
-	testkit.WaitRow(t, alice, 1, `^ main  bob  carol • `)
+	testkit.WaitRow(t, alice, 1, `^ main  bob  carol 1 `)
 	if strings.Contains(alice.Screen(), "carol: ping") {
 		t.Error("a message for the carol tab shows in the bob tab")
 	}
@@ -198,7 +198,7 @@ func TestTabsSwitchAndMarkUnreadMessages(t *testing.T) {
 	testkit.Send(t, alice, testkit.KeyCtrlP) // main -> carol
 	testkit.WaitText(t, alice, "carol: ping")
 	testkit.WaitRow(t, alice, 1, `^ main  bob  carol `)
-	if strings.Contains(alice.Row(1), "•") {
+	if strings.Contains(alice.Row(1), "carol 1") {
 		t.Errorf("the mark stayed after reading: %q", alice.Row(1))
 	}
 	// Messages typed go to the tab that is showing.

@@ -55,6 +55,7 @@ func init() {
 		{name: "/close", help: "close this private chat", free: true, run: (*model).closeCmd},
 		{name: "/who", help: "list who is online (guests have no key)", lookup: true, run: (*model).whoCmd},
 		{name: "/whois", args: "NAME", help: "who NAME is: their key, and how long they have been here", lookup: true, run: (*model).whoisCmd},
+		{name: "/bell", args: "off|mentions|all", help: "when the terminal bell rings: mentions (the default) rings for invitations, private messages in another tab and your name; all adds every message", free: true, run: (*model).bellCmd},
 		{name: "/mouse", help: "turn mouse reporting off or on (off lets the terminal select text)", run: (*model).mouseCmd},
 		{name: "/help", help: "this help", run: (*model).helpCmd},
 		{name: "/quit", help: "leave (or Ctrl+C)", free: true, run: func(m *model, _ string) tea.Cmd { return m.quit(endMsg{text: goodbyeText}) }},
@@ -195,7 +196,7 @@ func (m *model) closeCmd(string) tea.Cmd {
 	_ = m.member.CloseChat(t.chat)
 	m.tabs = append(m.tabs[:m.active], m.tabs[m.active+1:]...)
 	m.active = 0
-	m.tabs[0].unread = false
+	m.tabs[0].unread = 0
 	m.dirty |= dirtyAll
 	return nil
 }
@@ -260,5 +261,25 @@ func (m *model) answerCmd(name string, accept bool) tea.Cmd {
 		}
 	}
 	m.note(m.tabs[m.active], true, fmt.Sprintf("No invitation from %s is waiting.", name))
+	return nil
+}
+
+func (m *model) bellCmd(args string) tea.Cmd {
+	here := m.tabs[m.active]
+	switch args {
+	case "off":
+		m.bell = bellOff
+	case "mentions":
+		m.bell = bellMentions
+	case "all":
+		m.bell = bellAll
+	case "":
+		m.note(here, false, "The bell rings for "+[]string{"invitations, private messages in another tab and your name", "nothing", "every message, invitations and private messages in another tab"}[m.bell]+". /bell off|mentions|all changes it.")
+		return nil
+	default:
+		m.note(here, true, "Usage: /bell off|mentions|all")
+		return nil
+	}
+	m.note(here, false, "Bell: "+args+".")
 	return nil
 }

@@ -37,8 +37,10 @@ const (
 
 // Terminal modes the session sets at its start and undoes at its end.
 const (
-	modesOn   = "\x1b[?1049h\x1b[?2004h\x1b[?25h"
-	modesOff  = "\x1b[r\x1b[m\x1b[?1000l\x1b[?1006l\x1b[?2004l\x1b[?25h\x1b[?1049l"
+	// The window title is pushed at the start (XTWINOPS 22) and popped at
+	// the end, where terminals support it; others ignore both.
+	modesOn   = "\x1b[22;0t\x1b[?1049h\x1b[?2004h\x1b[?25h"
+	modesOff  = "\x1b[r\x1b[m\x1b[?1000l\x1b[?1006l\x1b[?2004l\x1b[?25h\x1b[?1049l\x1b[23;0t"
 	mouseOn   = "\x1b[?1000h\x1b[?1006h"
 	mouseOff  = "\x1b[?1000l\x1b[?1006l"
 	syncStart = "\x1b[?2026h"
@@ -107,6 +109,7 @@ func (m *model) draw() error {
 		m.drawJoin(b)
 	} else {
 		m.drawChat(b)
+		m.drawAlerts(b)
 	}
 	if b.Len() == 0 {
 		return nil
@@ -117,6 +120,34 @@ func (m *model) draw() error {
 		m.frame = bytes.Buffer{} // a big redraw does not pin its buffer
 	}
 	return err
+}
+
+// drawAlerts rings the bell if something asked for it, and puts the count
+// of unread messages in the window title when it changes. Both are the
+// server's own bytes: a message cannot ring or retitle (clean strips its
+// controls).
+func (m *model) drawAlerts(b *bytes.Buffer) {
+	if m.ring {
+		b.WriteByte('\a')
+		m.ring = false
+	}
+	n := 0
+	for i, t := range m.tabs {
+		if i != m.active {
+			n += t.unread
+		} else {
+			n += t.unseen
+		}
+	}
+	if n == m.titled {
+		return
+	}
+	m.titled = n
+	title := "chatroom"
+	if n > 0 {
+		title = "(" + strconv.Itoa(n) + ") chatroom"
+	}
+	b.WriteString("\x1b]2;" + title + "\x1b\\")
 }
 
 // tooSmall says the window is too small in the most words that fit in
@@ -253,8 +284,8 @@ func (m *model) drawTabs(b *bytes.Buffer) {
 		switch {
 		case t.closed:
 			label += " (ended)"
-		case t.unread && i != m.active:
-			label += " •"
+		case t.unread > 0 && i != m.active:
+			label += " " + strconv.Itoa(min(t.unread, 99))
 		}
 		labels[i] = label + " "
 		widths[i] = ansi.StringWidthWc(labels[i])
@@ -296,7 +327,7 @@ func (m *model) drawTabs(b *bytes.Buffer) {
 		switch {
 		case i == m.active:
 			style = m.th.tabActive
-		case m.tabs[i].unread:
+		case m.tabs[i].unread > 0:
 			style = m.th.tabUnread
 		}
 		label, w := labels[i], widths[i]

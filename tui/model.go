@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,6 +82,9 @@ type model struct {
 	online        *room.Presence
 	invites       []*room.Event // invitations waiting for an answer, oldest first
 	ticking       bool          // the banner's time left is counting down
+	bell          bellMode
+	ring          bool          // ring the bell with the next write
+	titled        int           // the unread count the window title shows, -1 at first
 	mouse         bool          // mouse reporting is on
 	lookupEvery   time.Duration // spaces the costly commands
 	lastLookup    time.Time     // when one last ran
@@ -126,7 +130,46 @@ func newModel(o modelOptions) *model {
 		input:       editor{limit: o.inputMax},
 		lookupEvery: o.lookupEvery,
 		dirty:       dirtyAll,
+		bell:        bellMentions,
+		titled:      -1,
 	}
+}
+
+// bellMode is when the session rings the terminal's bell (/bell).
+type bellMode uint8
+
+const (
+	bellMentions bellMode = iota // invitations, private messages in a tab not showing, mentions
+	bellOff
+	bellAll // and every main-room message
+)
+
+// alert rings the bell, unless it is off.
+func (m *model) alert() {
+	if m.bell != bellOff {
+		m.ring = true
+	}
+}
+
+// mentions reports whether text names name as a word of its own.
+func mentions(text, name string) bool {
+	for i := 0; ; {
+		j := strings.Index(text[i:], name)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(name)
+		if (j == 0 || !nameByte(text[j-1])) && (end == len(text) || !nameByte(text[end])) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+// nameByte reports whether c can be part of a name (room.ValidateName).
+func nameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
 
 // start tries the name the person connected with.
@@ -332,7 +375,12 @@ func (m *model) apply(ev *room.Event) {
 	// Room messages go to the main tab; news for me alone goes where I am.
 	main, here := m.tabs[0], m.tabs[m.active]
 	switch ev.Kind {
-	case room.Message, room.Skipped:
+	case room.Message:
+		m.add(main, item{ev: ev})
+		if ev.From != m.name && (m.bell == bellAll || mentions(ev.Text, m.name)) {
+			m.alert()
+		}
+	case room.Skipped:
 		m.add(main, item{ev: ev})
 	case room.Left: // kicked or banned; plain comings and goings are news
 		m.add(main, item{ev: ev})
@@ -346,6 +394,7 @@ func (m *model) apply(ev *room.Event) {
 			m.dirty |= dirtyBanner
 		}
 		m.countDown()
+		m.alert()
 		m.note(here, false, fmt.Sprintf("%s invites you to a private chat: /accept or /decline (Alt+Y / Alt+N).", ev.From))
 	case room.Answered:
 		if ev.Accepted {
@@ -379,9 +428,13 @@ func (m *model) apply(ev *room.Event) {
 		}
 		m.note(t, false, fmt.Sprintf("Private chat with %s: only the two of you see it. /close ends it; Ctrl+N/Ctrl+P switch tabs.", peer))
 		m.note(here, false, fmt.Sprintf("Private chat with %s opened in the tab %q: Ctrl+N/Ctrl+P or a click goes there.", peer, peer))
+		m.alert()
 	case room.PrivateMessage:
 		if t := m.chatTab(ev.Chat); t != nil {
 			m.add(t, item{ev: ev})
+			if ev.From != m.name && t != here {
+				m.alert()
+			}
 		}
 	case room.ChatClosed:
 		if t := m.chatTab(ev.Chat); t != nil {

@@ -217,8 +217,8 @@ func TestAcceptingByNameOpensATabWithoutMovingAnyone(t *testing.T) {
 	if got := h.row(10); !strings.Contains(got, "alice invites you") || strings.Contains(got, "1 of 2") {
 		t.Errorf("after accepting carol, banner row %q", got)
 	}
-	if got := h.row(1); !strings.HasPrefix(got, " main  carol • ") {
-		t.Errorf("tab bar %q: want carol's tab beside main, unread", got)
+	if got := h.row(1); !strings.HasPrefix(got, " main  carol 1 ") {
+		t.Errorf("tab bar %q: want carol's tab beside main, with one unread", got)
 	}
 	h.typeText("still for main")
 	if got := h.row(11); got != "main › still for main" {
@@ -328,5 +328,22 @@ func TestTheActiveTabIsAlwaysDrawn(t *testing.T) {
 	h.update(resizeMsg{30, 12})
 	if got := h.row(1); !strings.HasPrefix(got, "‹ cassandra ") {
 		t.Errorf("with cassandra active, row 1 is %q", got)
+	}
+}
+
+// A mention is the name as a word of its own: "bob," and "@bob" are, and
+// "bobby" is not.
+func TestMentionsAreWholeNames(t *testing.T) {
+	for _, c := range []struct {
+		text, name string
+		want       bool
+	}{
+		{"hey bob, look", "bob", true}, {"@bob", "bob", true}, {"bob", "bob", true}, {"thanks bob.", "bob", true},
+		{"bobby", "bob", false}, {"Bob", "bob", false}, {"jimbob and bob_2", "bob", false}, {"bobby and bob", "bob", true},
+		{"ask bob. later", "bob.", true}, {"", "bob", false},
+	} {
+		if got := mentions(c.text, c.name); got != c.want {
+			t.Errorf("mentions(%q, %q) = %v, want %v", c.text, c.name, got, c.want)
+		}
 	}
 }

@@ -1,11 +1,12 @@
 package tui
 
 import (
-	"chatroom/internal/clean"
-	"chatroom/room"
 	"fmt"
 	"slices"
 	"strings"
+
+	"chatroom/internal/clean"
+	"chatroom/room"
 )
 
 // The main room and the private chats are tabs; each keeps its own
@@ -17,9 +18,9 @@ type tab struct {
 	peer   string
 	items  []item
 	closed bool // the chat ended: read-only
-	unread bool
-	scroll int // lines scrolled up from the bottom
-	unseen int // items that arrived while scrolled up
+	unread int  // items that arrived while another tab showed
+	scroll int  // lines scrolled up from the bottom
+	unseen int  // items that arrived while scrolled up
 }
 
 func (t *tab) push(it item) {
@@ -119,8 +120,8 @@ func (m *model) add(t *tab, it item) {
 	t.push(it)
 	if t != m.tabs[m.active] {
 		// Who came and went is not worth a visit.
-		if !t.unread && !it.quiet() {
-			t.unread = true
+		if !it.quiet() {
+			t.unread++
 			m.dirty |= dirtyTabs
 		}
 		return
@@ -149,8 +150,7 @@ func (m *model) switchTo(i int) {
 		return
 	}
 	m.active = i
-	t := m.tabs[i]
-	t.unread = false
+	m.tabs[i].unread = 0
 	m.dirty |= dirtyAll
 }
 

@@ -35,10 +35,34 @@ type Terminal struct {
 	mu    sync.Mutex
 	term  *vt.Emulator
 	bytes int64
+	bells int    // times the bell rang
+	title string // the window title
 }
 
 // NewTerminal makes a blank w x h screen.
-func NewTerminal(w, h int) *Terminal { return &Terminal{term: vt.NewEmulator(w, h)} }
+func NewTerminal(w, h int) *Terminal {
+	t := &Terminal{term: vt.NewEmulator(w, h)}
+	// Called from Write, which holds mu.
+	t.term.SetCallbacks(vt.Callbacks{
+		Bell:  func() { t.bells++ },
+		Title: func(s string) { t.title = s },
+	})
+	return t
+}
+
+// Bells is how many times the bell has rung.
+func (t *Terminal) Bells() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.bells
+}
+
+// Title is the window title the program set.
+func (t *Terminal) Title() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.title
+}
 
 // Write draws program output.
 func (t *Terminal) Write(p []byte) (int, error) {
