@@ -98,16 +98,20 @@ func (m *model) draw() error {
 		return nil
 	}
 	b := &m.frame
-	if m.dirty&dirtyModes != 0 {
+	if m.dirty&dirtyModes != 0 && !m.lineMode {
 		if m.mouse {
 			b.WriteString(mouseOn)
 		} else {
 			b.WriteString(mouseOff)
 		}
 	}
-	if m.phase == phaseJoin {
+	switch {
+	case m.lineMode:
+		m.drawAlerts(b) // the bell before the lines, not in the echo
+		m.drawLines(b)
+	case m.phase == phaseJoin:
 		m.drawJoin(b)
-	} else {
+	default:
 		m.drawChat(b)
 		m.drawAlerts(b)
 	}
@@ -130,6 +134,9 @@ func (m *model) drawAlerts(b *bytes.Buffer) {
 	if m.ring {
 		b.WriteByte('\a')
 		m.ring = false
+	}
+	if m.lineMode {
+		return
 	}
 	n := 0
 	for i, t := range m.tabs {

@@ -55,6 +55,9 @@ func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(k, bindings.Leave):
 			return m.quit(endMsg{text: goodbyeText})
 		case key.Matches(k, bindings.Send):
+			if m.lineMode {
+				m.entered = append(m.entered, m.input.value())
+			}
 			m.join(strings.TrimSpace(m.input.value()))
 			return nil
 		}
@@ -165,6 +168,9 @@ func (m *model) answer(inv *room.Event, accept bool) {
 // submit handles Enter in the chat: a command or a message.
 func (m *model) submit() tea.Cmd {
 	text := m.input.value()
+	if m.lineMode {
+		m.entered = append(m.entered, text)
+	}
 	if strings.TrimSpace(text) == "" {
 		m.input.reset()
 		m.dirty |= dirtyInput

@@ -89,6 +89,13 @@ type model struct {
 	lookupEvery   time.Duration // spaces the costly commands
 	lastLookup    time.Time     // when one last ran
 
+	// Line mode (lines.go): lines to print, lines entered since the last
+	// draw, and the line on screen (prompt and echo).
+	lineMode bool
+	lines    []lineOut
+	entered  []string
+	shown    string
+
 	// Drawing state.
 	frame     bytes.Buffer
 	dirty     dirty
@@ -106,6 +113,7 @@ type modelOptions struct {
 	log      *slog.Logger
 	size     Size
 	inputMax int // runes the input line holds (at least a whole paste)
+	lineMode bool
 	// lookupEvery spaces /who, /whois and /banned.
 	lookupEvery time.Duration
 	delivered   func(time.Duration)
@@ -132,6 +140,7 @@ func newModel(o modelOptions) *model {
 		dirty:       dirtyAll,
 		bell:        bellMentions,
 		titled:      -1,
+		lineMode:    o.lineMode,
 	}
 }
 
@@ -351,7 +360,7 @@ type bannerTick struct{}
 // countDown has the banner's time left drawn again each second while
 // invitations wait.
 func (m *model) countDown() {
-	if m.ticking || m.send == nil {
+	if m.ticking || m.send == nil || m.lineMode {
 		return
 	}
 	m.ticking = true
@@ -427,7 +436,11 @@ func (m *model) apply(ev *room.Event) {
 			return
 		}
 		m.note(t, false, fmt.Sprintf("Private chat with %s: only the two of you see it. /close ends it; Ctrl+N/Ctrl+P switch tabs.", peer))
-		m.note(here, false, fmt.Sprintf("Private chat with %s opened in the tab %q: Ctrl+N/Ctrl+P or a click goes there.", peer, peer))
+		if m.lineMode {
+			m.note(here, false, fmt.Sprintf("Private chat with %s opened: Ctrl+N/Ctrl+P change where Enter sends.", peer))
+		} else {
+			m.note(here, false, fmt.Sprintf("Private chat with %s opened in the tab %q: Ctrl+N/Ctrl+P or a click goes there.", peer, peer))
+		}
 		m.alert()
 	case room.PrivateMessage:
 		if t := m.chatTab(ev.Chat); t != nil {

@@ -103,7 +103,8 @@ func Run(ctx context.Context, o Options) reason.Reason {
 
 	var p *tea.Program
 	th := themeFor(colorprofile.Env(o.Env))
-	m := newModel(modelOptions{
+	lineMode := isDumb(o.Env)
+	m := newModel(modelOptions{lineMode: lineMode,
 		room: o.Room, dir: o.Directory, theme: th, out: o.Out, log: o.Log,
 		size: o.Size, inputMax: o.Limits.PasteMax, lookupEvery: o.Limits.LookupEvery, delivered: o.Delivered,
 		// With the renderer off and no input, Bubble Tea's frame ticker is
@@ -130,7 +131,11 @@ func Run(ctx context.Context, o Options) reason.Reason {
 		tea.WithColorProfile(th.profile),
 		tea.WithFPS(1),
 	)
-	if _, err := io.WriteString(o.Out, modesOn+mouseOn); err != nil {
+	on, off := modesOn+mouseOn, modesOff
+	if lineMode {
+		on, off = "", "\r\n"
+	}
+	if _, err := io.WriteString(o.Out, on); err != nil {
 		return 0
 	}
 	// consumed has room for the one signal the reader waits for, so the pump
@@ -177,7 +182,7 @@ func Run(ctx context.Context, o Options) reason.Reason {
 		o.Log.Info("left", "name", m.name, "why", m.why)
 	}
 	// Give the terminal back as it was, with one line saying why we stopped.
-	_, _ = io.WriteString(o.Out, modesOff+m.goodbye+"\r\n")
+	_, _ = io.WriteString(o.Out, off+m.goodbye+"\r\n")
 	return m.why
 }
 

@@ -118,6 +118,10 @@ func boundNote(s string) string {
 // of the stream if t is showing and scrolled down, else counted as unread.
 func (m *model) add(t *tab, it item) {
 	t.push(it)
+	if m.lineMode {
+		m.printLine(t, it)
+		return
+	}
 	if t != m.tabs[m.active] {
 		// Who came and went is not worth a visit.
 		if !it.quiet() {
