@@ -98,6 +98,8 @@ func settings(c *config, getenv func(string) string) []setting {
 		{"Messages", "max-message-lines", "N", "lines in one message", (*count)(&o.Text.Lines), itoa(r.Text.Lines)},
 		{"Messages", "queue-events", "N", "events waiting for one person (8 bytes each); past it their oldest messages are skipped", (*count)(&o.QueueLen), itoa(r.QueueLen)},
 		{"Messages", "invite-ttl", "DUR", "how long an invitation stays open", (*duration)(&o.InviteTTL), r.InviteTTL.String()},
+		{"Messages", "decline-wait", "DUR", "how long someone whose invitation was declined waits before inviting that person again", (*duration)(&o.DeclineWait), r.DeclineWait.String()},
+		{"Messages", "max-ignores", "N", "people one person may /ignore", (*count)(&sl.MaxIgnores), itoa(t.MaxIgnores)},
 	}
 }
 

@@ -79,6 +79,15 @@ var migrations = []string{
 	);
 	CREATE INDEX bans_fingerprint ON bans(fingerprint);
 	CREATE INDEX bans_addr ON bans(addr);`,
+	// Version 2: whom each key ignores, a key (with the name it had) or
+	// a guest by name and address.
+	`CREATE TABLE ignores (
+		owner       TEXT NOT NULL, -- the ignoring key's fingerprint
+		fingerprint TEXT NOT NULL, -- the ignored key's, or '' for a guest
+		name        TEXT NOT NULL,
+		addr        TEXT NOT NULL DEFAULT '', -- a guest's address
+		PRIMARY KEY (owner, fingerprint, name, addr)
+	);`,
 }
 
 // ErrUnreadable wraps the reason a database could not be opened.
@@ -563,4 +572,41 @@ func scanBans(rows *sql.Rows, err error) ([]Ban, error) {
 		out = append(out, b)
 	}
 	return out, rows.Err()
+}
+
+// Ignores is whom the key with fingerprint owner ignores, in the order added.
+func (s *DB) Ignores(owner string) ([]Ignore, error) {
+	rows, err := s.r.Query("SELECT fingerprint, name, addr FROM ignores WHERE owner = ? ORDER BY rowid", owner)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Ignore
+	for rows.Next() {
+		var ig Ignore
+		if err := rows.Scan(&ig.Fingerprint, &ig.Name, &ig.Addr); err != nil {
+			return nil, err
+		}
+		out = append(out, ig)
+	}
+	return out, rows.Err()
+}
+
+// SetIgnores replaces whom owner ignores with list, in one transaction.
+func (s *DB) SetIgnores(owner string, list []Ignore) error {
+	tx, err := s.w.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec("DELETE FROM ignores WHERE owner = ?", owner); err != nil {
+		return err
+	}
+	for _, ig := range list {
+		if _, err := tx.Exec("INSERT OR IGNORE INTO ignores (owner, fingerprint, name, addr) VALUES (?, ?, ?, ?)",
+			owner, ig.Fingerprint, ig.Name, ig.Addr); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }

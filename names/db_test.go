@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -555,4 +556,32 @@ func TestADirectoryWithAnOddNameHoldsTheStore(t *testing.T) {
 		t.Errorf("the database is not where it should be: %v", err)
 	}
 	mustOwner(t, testkit.OpenNames(t, dir), "alice")
+}
+
+// Whom a key ignores is kept, in order, and replaced whole; another key's
+// list is its own.
+func TestIgnoresAreKeptPerKey(t *testing.T) {
+	dir := t.TempDir()
+	st := testkit.OpenNames(t, dir)
+	list := []names.Ignore{{Fingerprint: "SHA256:b", Name: "bob"}, {Name: "gus", Addr: "10.0.0.1"}}
+	if err := st.SetIgnores("SHA256:a", list); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetIgnores("SHA256:c", list[:1]); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st = testkit.OpenNames(t, dir)
+	if got, err := st.Ignores("SHA256:a"); err != nil || !slices.Equal(got, list) {
+		t.Errorf("after reopening: %v, %v", got, err)
+	}
+	if err := st.SetIgnores("SHA256:a", list[1:]); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.Ignores("SHA256:a"); !slices.Equal(got, list[1:]) {
+		t.Errorf("after replacing: %v", got)
+	}
+	if got, _ := st.Ignores("SHA256:c"); !slices.Equal(got, list[:1]) {
+		t.Errorf("another key's list: %v", got)
+	}
 }

@@ -45,10 +45,22 @@ type Store interface {
 	// Banned lists the bans in force that name fingerprint (if not empty)
 	// or addr; what each ban covers is the caller's policy.
 	Banned(fingerprint, addr string) ([]Ban, error)
+	// Ignores is whom the key with fingerprint owner ignores.
+	Ignores(owner string) ([]Ignore, error)
+	// SetIgnores replaces whom owner ignores.
+	SetIgnores(owner string, list []Ignore) error
 	// Flush saves what is kept in batches (last-seen times).
 	Flush() error
 	// Close flushes and lets go of the store.
 	Close() error
+}
+
+// Ignore is someone a key-holder ignores: a key, with the name it had, or a
+// guest by name and address.
+type Ignore struct {
+	Fingerprint string // "" for a guest
+	Name        string
+	Addr        string // a guest's address (IPv4, or an IPv6 /64)
 }
 
 // Binding says a name belongs to a key.

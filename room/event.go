@@ -62,6 +62,7 @@ type Event struct {
 	Kind     Kind
 	Time     time.Time
 	From     string
+	FromID   string // who From is (a key's fingerprint; "" for a guest), in Message, PrivateMessage and Invited
 	To       string
 	Text     string // what was said, in Message and PrivateMessage
 	Reason   string // why, in Left, InviteEnded, ChatOpened and ChatClosed

@@ -94,6 +94,6 @@ func (m *member) Say(text string) error {
 		return err
 	}
 	r.messages.Add(1)
-	r.broadcast(&Event{Kind: Message, Time: r.opts.Now(), From: m.name, Text: text})
+	r.broadcast(&Event{Kind: Message, Time: r.opts.Now(), From: m.name, FromID: m.id, Text: text})
 	return nil
 }

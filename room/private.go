@@ -53,7 +53,14 @@ func (m *member) Invite(name string) error {
 			return nil
 		}
 	}
-	// Each invitation puts a dialog in front of someone: it counts as a message.
+	now := r.opts.Now()
+	if until, ok := r.declined[[2]string{m.who(), to.who()}]; ok {
+		if now.Before(until) {
+			return &DeclinedError{Name: name, Wait: until.Sub(now)}
+		}
+		delete(r.declined, [2]string{m.who(), to.who()})
+	}
+	// Each invitation interrupts someone: it counts as a message.
 	if err := m.canSend(); err != nil {
 		return err
 	}
@@ -64,8 +71,7 @@ func (m *member) Invite(name string) error {
 	r.invites[inv.id] = inv
 	m.invites[inv.id] = inv
 	to.invites[inv.id] = inv
-	now := r.opts.Now()
-	r.deliver(to, &Event{Kind: Invited, Time: now, From: m.name, To: to.name, Invite: inv.id, Until: now.Add(r.opts.InviteTTL)})
+	r.deliver(to, &Event{Kind: Invited, Time: now, From: m.name, FromID: m.id, To: to.name, Invite: inv.id, Until: now.Add(r.opts.InviteTTL)})
 	return nil
 }
 
@@ -109,7 +115,7 @@ func (m *member) SendPrivate(id ChatID, text string) error {
 		return err
 	}
 	r.private.Add(1)
-	ev := &Event{Kind: PrivateMessage, Time: r.opts.Now(), From: m.name, To: c.peer(m).name, Text: text, Chat: id}
+	ev := &Event{Kind: PrivateMessage, Time: r.opts.Now(), From: m.name, FromID: m.id, To: c.peer(m).name, Text: text, Chat: id}
 	r.deliver(c.from, ev)
 	r.deliver(c.to, ev)
 	return nil
@@ -139,6 +145,7 @@ func (r *Room) answer(inv *invite, accept bool) {
 	now := r.opts.Now()
 	r.deliver(inv.from, &Event{Kind: Answered, Time: now, From: inv.from.name, To: inv.to.name, Invite: inv.id, Accepted: accept})
 	if !accept {
+		r.rememberDecline(inv.from.who(), inv.to.who(), now)
 		return
 	}
 	r.nextID++
@@ -166,4 +173,27 @@ func (r *Room) dropInvite(inv *invite) {
 	delete(r.invites, inv.id)
 	delete(inv.from.invites, inv.id)
 	delete(inv.to.invites, inv.id)
+}
+
+// rememberDecline keeps from from inviting to for DeclineWait. Entries
+// past their time are swept when the map grows, so it holds only the
+// declines of the last DeclineWait.
+func (r *Room) rememberDecline(from, to string, now time.Time) {
+	if len(r.declined) >= 1024 && len(r.declined)%1024 == 0 {
+		for k, until := range r.declined {
+			if !now.Before(until) {
+				delete(r.declined, k)
+			}
+		}
+	}
+	r.declined[[2]string{from, to}] = now.Add(r.opts.DeclineWait)
+}
+
+// who is the member's identity: its id if it has one (a key), else its
+// name, marked so that no id can equal it.
+func (m *member) who() string {
+	if m.id != "" {
+		return m.id
+	}
+	return "\x00" + m.name
 }

@@ -43,6 +43,25 @@ func (e *SlowDownError) Error() string {
 
 func (e *SlowDownError) Is(target error) bool { return target == ErrSlowDown }
 
+// DeclinedError refuses an invitation to someone who declined the last one
+// from the same person a short while ago.
+type DeclinedError struct {
+	Name string
+	Wait time.Duration // until they may be invited again
+}
+
+func (e *DeclinedError) Error() string {
+	return fmt.Sprintf("%s declined your last invitation; you may invite them again in %s", e.Name, roundUp(e.Wait))
+}
+
+// roundUp says d in whole minutes, or seconds under a minute.
+func roundUp(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int((d+time.Second-1)/time.Second))
+	}
+	return fmt.Sprintf("%d min", int((d+time.Minute-1)/time.Minute))
+}
+
 // ClosedError is why members are removed when the room closes.
 type ClosedError struct{ Reason string }
 
@@ -58,6 +77,11 @@ type Options struct {
 	QueueLen int
 	// InviteTTL is how long an invitation stays open (default 60 s).
 	InviteTTL time.Duration
+	// DeclineWait is how long someone whose invitation was declined waits
+	// before inviting the same person again (default 10 minutes), so that
+	// invitations cannot be used to pester. The two are told apart by
+	// key where they have one, else by name.
+	DeclineWait time.Duration
 	// MessageRate is how many messages and invitations a member may send
 	// a second once MessageBurst is spent (default 2 and 5).
 	MessageRate  float64
@@ -72,6 +96,7 @@ type Options struct {
 var Defaults = Options{
 	QueueLen:     2048,
 	InviteTTL:    60 * time.Second,
+	DeclineWait:  10 * time.Minute,
 	MessageRate:  2,
 	MessageBurst: 5,
 	Text:         clean.DefaultLimits,
@@ -87,6 +112,9 @@ type Room struct {
 	people  *presence
 	invites map[InviteID]*invite
 	nextID  uint64
+	// declined holds, for who invited whom (identities), when they may
+	// invite again after a decline.
+	declined map[[2]string]time.Time
 
 	// The members to wake at the next change of who is online: those
 	// who read the news since they were last woken. A change wakes only
@@ -121,6 +149,7 @@ func New(opts Options) *Room {
 	d := Defaults
 	opts.QueueLen = cmp.Or(opts.QueueLen, d.QueueLen)
 	opts.InviteTTL = cmp.Or(opts.InviteTTL, d.InviteTTL)
+	opts.DeclineWait = cmp.Or(opts.DeclineWait, d.DeclineWait)
 	opts.MessageRate = cmp.Or(opts.MessageRate, d.MessageRate)
 	opts.MessageBurst = cmp.Or(opts.MessageBurst, d.MessageBurst)
 	opts.Text.Bytes = cmp.Or(opts.Text.Bytes, d.Text.Bytes)
@@ -129,10 +158,11 @@ func New(opts Options) *Room {
 		opts.Now = time.Now
 	}
 	return &Room{
-		opts:    opts,
-		members: make(map[string]*member),
-		people:  newPresence(),
-		invites: make(map[InviteID]*invite),
+		opts:     opts,
+		members:  make(map[string]*member),
+		people:   newPresence(),
+		invites:  make(map[InviteID]*invite),
+		declined: make(map[[2]string]time.Time),
 	}
 }
 

@@ -327,7 +327,8 @@ func TestInvitationAccepted(t *testing.T) {
 }
 
 func TestInvitationDeclined(t *testing.T) {
-	r := room.New(room.Options{})
+	now := time.Unix(1e9, 0)
+	r := room.New(room.Options{Now: func() time.Time { return now }, MessageBurst: 100})
 	alice, bob := join(t, r, "alice"), join(t, r, "bob")
 	alice.Invite("bob")
 	inv := one(t, events(bob), room.Invited)
@@ -341,8 +342,42 @@ func TestInvitationDeclined(t *testing.T) {
 	if len(only(evs, room.ChatOpened)) != 0 || len(only(events(bob), room.ChatOpened)) != 0 {
 		t.Error("a chat opened after a decline")
 	}
+	// alice waits before asking bob again; bob may still ask her.
+	var declined *room.DeclinedError
+	if err := alice.Invite("bob"); !errors.As(err, &declined) || declined.Wait != 10*time.Minute {
+		t.Errorf("inviting again at once after a decline: %v", err)
+	}
+	now = now.Add(9*time.Minute + 30*time.Second)
+	if err := alice.Invite("bob"); err == nil || err.Error() != "bob declined your last invitation; you may invite them again in 30s" {
+		t.Errorf("inviting again 9.5 min after a decline: %v", err)
+	}
+	now = now.Add(30 * time.Second)
 	if err := alice.Invite("bob"); err != nil {
-		t.Errorf("inviting again after a decline: %v", err)
+		t.Errorf("inviting again 10 min after a decline: %v", err)
+	}
+}
+
+// The wait after a decline follows the key, not the name.
+func TestTheWaitAfterADeclineFollowsTheKey(t *testing.T) {
+	r := room.New(room.Options{MessageBurst: 100})
+	alice, err := r.Join("alice", "key-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := join(t, r, "bob")
+	alice.Invite("bob")
+	bob.Answer(one(t, events(bob), room.Invited).Invite, false)
+	alice.Leave()
+	again, err := r.Join("alice2", "key-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var declined *room.DeclinedError
+	if err := again.Invite("bob"); !errors.As(err, &declined) {
+		t.Errorf("the same key under a new name: %v", err)
+	}
+	if err := join(t, r, "carol").Invite("bob"); err != nil {
+		t.Errorf("someone else inviting bob: %v", err)
 	}
 }
 

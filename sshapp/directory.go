@@ -220,3 +220,46 @@ func (st *seat) Guest(name string) bool {
 
 // Moderator reports whether this person may moderate, now.
 func (st *seat) Moderator() bool { return st.h.moderator(st.id) }
+
+// Identify says who the person online as name is: their key, or, for a
+// guest, their name and address.
+func (st *seat) Identify(name string) (tui.Ignored, bool) {
+	e, ok := st.h.directory.get(name)
+	if !ok {
+		return tui.Ignored{}, false
+	}
+	if e.id.guest() {
+		return tui.Ignored{Name: name, Addr: banAddr(e.id.addr)}, true
+	}
+	return tui.Ignored{Key: e.id.fp, Name: name}, true
+}
+
+// Ignores is whom this person ignores, as saved with their key.
+func (st *seat) Ignores() []tui.Ignored {
+	if st.id.guest() {
+		return nil
+	}
+	list, err := st.h.names.Ignores(st.id.fp)
+	if err != nil {
+		st.log.Error("reading an ignore list", "err", err)
+		return nil
+	}
+	out := make([]tui.Ignored, len(list))
+	for i, ig := range list {
+		out[i] = tui.Ignored{Key: ig.Fingerprint, Name: ig.Name, Addr: ig.Addr}
+	}
+	return out
+}
+
+// SaveIgnores keeps a key-holder's list with their key; a guest's lasts
+// for the visit.
+func (st *seat) SaveIgnores(list []tui.Ignored) error {
+	if st.id.guest() {
+		return nil
+	}
+	out := make([]names.Ignore, len(list))
+	for i, ig := range list {
+		out[i] = names.Ignore{Fingerprint: ig.Key, Name: ig.Name, Addr: ig.Addr}
+	}
+	return st.h.names.SetIgnores(st.id.fp, out)
+}

@@ -119,7 +119,9 @@ func TestAcceptingMovesNobodysCursor(t *testing.T) {
 }
 
 func TestADeclinedInvitationTellsTheInviter(t *testing.T) {
-	ts := testserver.Start(t, testserver.Options{})
+	// No wait after a decline (TestADeclinedInviterWaits has it): alice
+	// invites twice.
+	ts := testserver.Start(t, testserver.Options{Room: room.Options{DeclineWait: time.Nanosecond}})
 	alice := testkit.Join(t, ts.Addr, "alice")
 	bob := testkit.Join(t, ts.Addr, "bob")
 	for _, answer := range []string{testkit.KeyAltN, "/decline alice\r"} {

@@ -24,6 +24,13 @@ type Directory interface {
 	Whois(name string) string
 	// Guest reports whether the person online as name has no key.
 	Guest(name string) bool
+	// Identify says who the person online as name is, for /ignore.
+	Identify(name string) (Ignored, bool)
+	// Ignores is whom this person ignores, as saved: a key-holder's list
+	// is kept with their key; a guest's lasts for the visit.
+	Ignores() []Ignored
+	// SaveIgnores keeps this person's list, if they have a key.
+	SaveIgnores([]Ignored) error
 	// Moderator reports whether this person may moderate, now.
 	Moderator() bool
 	// Moderate runs a moderator's command (its name without the slash)
@@ -53,6 +60,9 @@ func init() {
 		{name: "/accept", args: "[NAME]", help: "accept the oldest invitation waiting, or NAME's (or Alt+Y)", free: true, run: (*model).acceptCmd},
 		{name: "/decline", args: "[NAME]", help: "decline the oldest invitation waiting, or NAME's (or Alt+N)", free: true, run: (*model).declineCmd},
 		{name: "/close", help: "close this private chat", free: true, run: (*model).closeCmd},
+		{name: "/ignore", args: "NAME", help: "hide NAME's messages and refuse their invitations, without telling them (by key: a new name does not escape it)", free: true, run: (*model).ignoreCmd},
+		{name: "/unignore", args: "NAME", help: "stop ignoring NAME", free: true, run: (*model).unignoreCmd},
+		{name: "/ignored", help: "list whom you ignore", free: true, run: (*model).ignoredCmd},
 		{name: "/who", help: "list who is online (guests have no key)", lookup: true, run: (*model).whoCmd},
 		{name: "/whois", args: "NAME", help: "who NAME is: their key, and how long they have been here", lookup: true, run: (*model).whoisCmd},
 		{name: "/bell", args: "off|mentions|all", help: "when the terminal bell rings: mentions (the default) rings for invitations, private messages in another tab and your name; all adds every message", free: true, run: (*model).bellCmd},
@@ -240,6 +250,8 @@ func (m *model) invite(name string) {
 		m.note(here, true, "You cannot invite yourself.")
 	case errors.Is(err, room.ErrAlreadyInvited):
 		m.note(here, true, fmt.Sprintf("You already invited %s; waiting for an answer.", shown))
+	case errors.As(err, new(*room.DeclinedError)):
+		m.note(here, true, err.Error()+".")
 	default:
 		m.note(here, true, err.Error())
 	}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -82,6 +83,8 @@ type model struct {
 	online        *room.Presence
 	invites       []*room.Event // invitations waiting for an answer, oldest first
 	ticking       bool          // the banner's time left is counting down
+	ignores       []Ignored
+	maxIgnores    int
 	bell          bellMode
 	ring          bool          // ring the bell with the next write
 	titled        int           // the unread count the window title shows, -1 at first
@@ -116,6 +119,7 @@ type modelOptions struct {
 	lineMode bool
 	// lookupEvery spaces /who, /whois and /banned.
 	lookupEvery time.Duration
+	maxIgnores  int
 	delivered   func(time.Duration)
 	release     tea.Cmd
 }
@@ -137,6 +141,7 @@ func newModel(o modelOptions) *model {
 		mouse:       true,
 		input:       editor{limit: o.inputMax},
 		lookupEvery: o.lookupEvery,
+		maxIgnores:  cmp.Or(o.maxIgnores, DefaultLimits.MaxIgnores),
 		dirty:       dirtyAll,
 		bell:        bellMentions,
 		titled:      -1,
@@ -201,6 +206,7 @@ func (m *model) join(name string) error {
 	m.phase = phaseChat
 	m.name = mem.Name()
 	m.member = mem
+	m.ignores = m.dir.Ignores()
 	m.online = m.room.Online()
 	m.joined <- joinedMsg{mem, m.online}
 	if m.wakePump != nil {
@@ -383,6 +389,9 @@ func (m *model) apply(ev *room.Event) {
 	}
 	// Room messages go to the main tab; news for me alone goes where I am.
 	main, here := m.tabs[0], m.tabs[m.active]
+	if m.ignoring(ev) {
+		return // their messages and invitations, not a word of it shown
+	}
 	switch ev.Kind {
 	case room.Message:
 		m.add(main, item{ev: ev})

@@ -34,9 +34,20 @@ func (l lobby) Join(name string) (room.Member, string, error) {
 	m, err := l.r.Join(name, "")
 	return m, "", err
 }
-func (lobby) Whois(name string) string               { return name + ": nothing known." }
-func (lobby) Guest(string) bool                      { return false }
-func (lobby) Moderator() bool                        { return false }
+func (lobby) Whois(name string) string { return name + ": nothing known." }
+func (lobby) Guest(string) bool        { return false }
+func (lobby) Moderator() bool          { return false }
+func (l lobby) Identify(name string) (Ignored, bool) {
+	on := l.r.Online()
+	for i := range on.Len() {
+		if on.At(i) == name {
+			return Ignored{Name: name, Addr: "127.0.0.1"}, true // everyone is a guest here
+		}
+	}
+	return Ignored{}, false
+}
+func (lobby) Ignores() []Ignored                     { return nil }
+func (lobby) SaveIgnores([]Ignored) error            { return nil }
 func (lobby) Moderate(string, string) (string, bool) { return "", true }
 
 // testModel makes a model as Run would, writing to out.
@@ -345,5 +356,27 @@ func TestMentionsAreWholeNames(t *testing.T) {
 		if got := mentions(c.text, c.name); got != c.want {
 			t.Errorf("mentions(%q, %q) = %v, want %v", c.text, c.name, got, c.want)
 		}
+	}
+}
+
+// An ignore list holds maxIgnores people; the next is refused with a reason.
+func TestTheIgnoreListIsBounded(t *testing.T) {
+	r := room.New(room.Options{})
+	h := newHarness(t, r, "alice", 120, 12)
+	maxIgnores := DefaultLimits.MaxIgnores
+	for i := range maxIgnores + 1 {
+		if _, err := r.Join(fmt.Sprintf("p%d", i), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range maxIgnores + 1 {
+		h.m.ignoreCmd(fmt.Sprintf("p%d", i))
+	}
+	if len(h.m.ignores) != maxIgnores {
+		t.Errorf("%d ignored, want %d", len(h.m.ignores), maxIgnores)
+	}
+	h.update(resizeMsg{120, 12})
+	if !strings.Contains(h.term.Screen(), "You ignore 100 people, the most you may; /unignore someone first.") {
+		t.Errorf("no refusal shown:\n%s", h.term.Screen())
 	}
 }

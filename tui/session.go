@@ -60,10 +60,12 @@ type Limits struct {
 	// LookupEvery spaces the commands that cost the server the most to
 	// answer (/who, /whois, /banned) for one person.
 	LookupEvery time.Duration
+	// MaxIgnores bounds one person's /ignore list.
+	MaxIgnores int
 }
 
 // DefaultLimits are the limits a zero Limits takes.
-var DefaultLimits = Limits{InputRate: 8 << 10, InputBurst: 64 << 10, PasteMax: 64 << 10, LookupEvery: 3 * time.Second}
+var DefaultLimits = Limits{InputRate: 8 << 10, InputBurst: 64 << 10, PasteMax: 64 << 10, LookupEvery: 3 * time.Second, MaxIgnores: 100}
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
@@ -71,6 +73,7 @@ func (l Limits) withDefaults() Limits {
 	l.InputBurst = cmp.Or(l.InputBurst, d.InputBurst)
 	l.PasteMax = cmp.Or(l.PasteMax, d.PasteMax)
 	l.LookupEvery = cmp.Or(l.LookupEvery, d.LookupEvery)
+	l.MaxIgnores = cmp.Or(l.MaxIgnores, d.MaxIgnores)
 	return l
 }
 
@@ -106,7 +109,7 @@ func Run(ctx context.Context, o Options) reason.Reason {
 	lineMode := isDumb(o.Env)
 	m := newModel(modelOptions{lineMode: lineMode,
 		room: o.Room, dir: o.Directory, theme: th, out: o.Out, log: o.Log,
-		size: o.Size, inputMax: o.Limits.PasteMax, lookupEvery: o.Limits.LookupEvery, delivered: o.Delivered,
+		size: o.Size, inputMax: o.Limits.PasteMax, lookupEvery: o.Limits.LookupEvery, maxIgnores: o.Limits.MaxIgnores, delivered: o.Delivered,
 		// With the renderer off and no input, Bubble Tea's frame ticker is
 		// all it still runs while idle. Releasing the terminal stops it;
 		// the event loop carries on.
