@@ -187,6 +187,10 @@ func (m *model) whoCmd(string) tea.Cmd {
 	text := fmt.Sprintf("%d online: %s", online.Len(), strings.Join(names, ", "))
 	if more := online.Len() - len(names); more > 0 {
 		text += fmt.Sprintf(" and %d more", more)
+		if !m.lineMode {
+			text += " (the list of everyone is open; Esc closes it)"
+			m.openPeople()
+		}
 	}
 	m.note(m.tabs[m.active], false, text)
 	return nil

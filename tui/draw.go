@@ -54,6 +54,9 @@ const (
 	hitTab
 	hitOK     // the banner's OK: accept
 	hitCancel // and Cancel: decline
+	hitPeople // the top bar's count or "+k more": opens the people list
+	hitPerson // a name in the people list: invites
+	hitClose  // closes the people list
 )
 
 // hit is a clickable span of one row.
@@ -181,11 +184,14 @@ func moveTo(b *bytes.Buffer, row, col int) {
 	b.WriteByte('H')
 }
 
-// line writes s on row, clearing whatever was there.
+// line writes s on row, clearing whatever was there. The row is cleared
+// first: erasing after a line that fills the width would erase its last
+// character, where the cursor waits to wrap.
 func line(b *bytes.Buffer, row int, s string) {
 	moveTo(b, row, 0)
+	b.WriteString("\x1b[K")
 	b.WriteString(s)
-	b.WriteString("\x1b[m\x1b[K")
+	b.WriteString("\x1b[m")
 }
 
 func (m *model) drawChat(b *bytes.Buffer) {
@@ -204,7 +210,7 @@ func (m *model) drawChat(b *bytes.Buffer) {
 		b.WriteString(syncStart + "\x1b[?25l\x1b[r\x1b[m\x1b[H\x1b[2J")
 		m.drawTop(b)
 		m.drawTabs(b)
-		m.drawStream(b, l)
+		m.drawStreamOrPeople(b, l)
 		m.drawBanner(b, l)
 		m.drawInput(b, l)
 		fmt.Fprintf(b, "\x1b[%d;%dr", l.streamTop+1, l.streamBottom+1)
@@ -214,7 +220,7 @@ func (m *model) drawChat(b *bytes.Buffer) {
 	}
 	switch {
 	case m.dirty&dirtyStream != 0:
-		m.drawStream(b, l)
+		m.drawStreamOrPeople(b, l)
 	case len(m.pending) > 0:
 		moveTo(b, l.streamBottom, 0)
 		for _, s := range m.pending {
@@ -240,14 +246,16 @@ func (m *model) drawChat(b *bytes.Buffer) {
 // drawTop draws who is online, as many names as fit, then "+k more". Names
 // and the label are ASCII, so their length is their width.
 func (m *model) drawTop(b *bytes.Buffer) {
-	m.hits = dropHits(m.hits, hitName)
+	m.hits = dropHits(m.hits, hitName, hitPeople)
 	n := m.online.Len()
 	moveTo(b, 0, 0)
+	b.WriteString("\x1b[K") // first: see line
 	label := " " + strconv.Itoa(n) + " online "
 	if len(label) > m.width {
 		label = label[:m.width]
 	}
 	b.WriteString(m.th.bar + label + m.th.reset)
+	m.hits = append(m.hits, hit{kind: hitPeople, row: 0, x0: 0, x1: len(label)})
 	x := len(label)
 	for i := range n {
 		name := m.online.At(i)
@@ -257,7 +265,8 @@ func (m *model) drawTop(b *bytes.Buffer) {
 		}
 		if x+1+len(name)+more > m.width {
 			if tail := " +" + strconv.Itoa(n-i) + " more"; x+len(tail) <= m.width {
-				b.WriteString(tail)
+				b.WriteString(m.th.key + tail + m.th.reset)
+				m.hits = append(m.hits, hit{kind: hitPeople, row: 0, x0: x + 1, x1: x + len(tail)})
 			}
 			break
 		}
@@ -270,7 +279,7 @@ func (m *model) drawTop(b *bytes.Buffer) {
 		m.hits = append(m.hits, hit{kind: hitName, row: 0, x0: x + 1, x1: x + 1 + len(name), name: name})
 		x += 1 + len(name)
 	}
-	b.WriteString("\x1b[m\x1b[K")
+	b.WriteString("\x1b[m")
 }
 
 func digits(n int) int {
@@ -365,6 +374,16 @@ func (m *model) drawTabs(b *bytes.Buffer) {
 		s.WriteString(strings.Repeat(" ", m.width-x-w) + m.th.key + hint + m.th.reset)
 	}
 	line(b, 1, s.String())
+}
+
+// drawStreamOrPeople draws the people list if it is open, else the stream.
+func (m *model) drawStreamOrPeople(b *bytes.Buffer, l layout) {
+	if m.people != nil {
+		m.drawPeople(b, l)
+		return
+	}
+	m.hits = dropHits(m.hits, hitPerson, hitClose)
+	m.drawStream(b, l)
 }
 
 // drawStream fills the scroll region from the active tab's history.

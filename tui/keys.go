@@ -74,6 +74,12 @@ func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.switchTo((m.active + 1) % len(m.tabs))
 	case key.Matches(k, bindings.PrevTab):
 		m.switchTo((m.active + len(m.tabs) - 1) % len(m.tabs))
+	case m.people != nil && key.Matches(k, bindings.Leave):
+		m.closePeople()
+	case m.people != nil && key.Matches(k, bindings.PageUp):
+		m.scrollPeople(-(m.layout().streamRows() - 2))
+	case m.people != nil && key.Matches(k, bindings.PageDown):
+		m.scrollPeople(m.layout().streamRows() - 2)
 	case key.Matches(k, bindings.PageUp):
 		m.scrollBy(m.layout().streamRows() - 1)
 	case key.Matches(k, bindings.PageDown):
@@ -234,6 +240,13 @@ func (m *model) click(ms tea.Mouse) tea.Cmd {
 			m.answerOldest(true)
 		case hitCancel:
 			m.answerOldest(false)
+		case hitPeople:
+			m.openPeople()
+		case hitPerson:
+			m.closePeople()
+			m.invite(h.name)
+		case hitClose:
+			m.closePeople()
 		}
 		return nil
 	}
@@ -244,10 +257,14 @@ func (m *model) wheel(ms tea.Mouse) {
 	if m.phase != phaseChat {
 		return
 	}
-	switch ms.Button {
-	case tea.MouseWheelUp:
+	switch {
+	case m.people != nil && ms.Button == tea.MouseWheelUp:
+		m.scrollPeople(-wheelLines)
+	case m.people != nil && ms.Button == tea.MouseWheelDown:
+		m.scrollPeople(wheelLines)
+	case ms.Button == tea.MouseWheelUp:
 		m.scrollBy(wheelLines)
-	case tea.MouseWheelDown:
+	case ms.Button == tea.MouseWheelDown:
 		m.scrollBy(-wheelLines)
 	}
 }

@@ -82,6 +82,7 @@ type model struct {
 	active        int
 	online        *room.Presence
 	invites       []*room.Event // invitations waiting for an answer, oldest first
+	people        *people       // the people list, while it is open (people.go)
 	ticking       bool          // the banner's time left is counting down
 	ignores       []Ignored
 	maxIgnores    int
@@ -331,6 +332,9 @@ func (m *model) handle(msg tea.Msg) (cmd tea.Cmd) {
 			m.online = msg.Online
 			m.announce(room.News(msg))
 			m.dirty |= dirtyTop
+			if m.people != nil {
+				m.dirty |= dirtyStream // the list is who is online
+			}
 		}
 	case endMsg:
 		cmd = m.quit(msg)

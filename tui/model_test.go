@@ -380,3 +380,59 @@ func TestTheIgnoreListIsBounded(t *testing.T) {
 		t.Errorf("no refusal shown:\n%s", h.term.Screen())
 	}
 }
+
+// With thousands online, the top bar's "+k more" opens a list of everyone:
+// it scrolls, a click on a name invites, Esc closes it, and typing goes on
+// to the input line meanwhile.
+func TestEveryoneCanBeReachedFromTheTopBar(t *testing.T) {
+	r := room.New(room.Options{})
+	members := map[string]room.Member{}
+	for i := range 3000 {
+		name := fmt.Sprintf("u%04d", i)
+		mem, err := r.Join(name, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		members[name] = mem
+	}
+	h := newHarness(t, r, "viewer", 80, 24)
+	h.update(newsMsg{Online: r.Online()})
+	top := h.row(0)
+	x := strings.Index(top, "more")
+	if !strings.HasPrefix(top, " 3001 online ") || x < 0 {
+		t.Fatalf("top bar %q", top)
+	}
+	h.update(tea.MouseClickMsg{X: x, Y: 0, Button: tea.MouseLeft})
+	if got := h.row(2); !strings.HasPrefix(got, " 3001 online · rows 1-20 of 1501 · click a name to invite") || !strings.HasSuffix(got, "[ Esc ]") {
+		t.Fatalf("list header %q", got)
+	}
+	if got := h.row(3); !strings.HasPrefix(got, " u0000") {
+		t.Errorf("first row %q", got)
+	}
+	h.typeText("still typing")
+	for range 10 {
+		h.key(tea.KeyPgDown, 0)
+	}
+	row := h.row(10)
+	if strings.HasPrefix(h.row(3), " u0000") || !strings.HasPrefix(row, " u") {
+		t.Fatalf("after scrolling, row 10 %q:\n%s", row, h.term.Screen())
+	}
+	name := strings.Fields(row)[1]
+	h.update(tea.MouseClickMsg{X: strings.Index(row, name), Y: 10, Button: tea.MouseLeft})
+	if evs := members[name].Take(nil); len(evs) == 0 || evs[len(evs)-1].Kind != room.Invited {
+		t.Errorf("clicking %s in the list: they got %v", name, evs)
+	}
+	screen := h.term.Screen()
+	if strings.Contains(screen, "click a name to invite") || !strings.Contains(screen, "Invitation sent to "+name) {
+		t.Errorf("after the click the list should be closed and the stream say so:\n%s", screen)
+	}
+	if got := h.row(23); got != "main › still typing" {
+		t.Errorf("input row %q", got)
+	}
+	h.typeText("")
+	h.update(tea.MouseClickMsg{X: 1, Y: 0, Button: tea.MouseLeft}) // the count
+	h.key(tea.KeyEscape, 0)
+	if strings.Contains(h.term.Screen(), "click a name to invite") {
+		t.Error("Esc did not close the list")
+	}
+}

@@ -130,6 +130,9 @@ func (m *model) add(t *tab, it item) {
 		}
 		return
 	}
+	if m.people != nil {
+		return // under the people list; drawn when it closes
+	}
 	if t.scroll > 0 {
 		// Keep the view where it is; the tab bar counts what is below.
 		t.scroll += len(it.lines(m.th, m.width))

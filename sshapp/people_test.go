@@ -1,0 +1,62 @@
+package sshapp_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"chatroom/internal/termtest"
+	"chatroom/internal/testkit"
+	"chatroom/internal/testserver"
+	"chatroom/room"
+)
+
+// Issue 13, defect 4: with 3,000 people online, everyone is two gestures
+// away over SSH: the top bar's "+k more" (or the count, or /who) opens the
+// list of everyone, which scrolls, and a click on a name invites them.
+func TestEveryoneOnlineCanBeInvitedInTwoGestures(t *testing.T) {
+	ts := testserver.Start(t, quick)
+	members := map[string]room.Member{}
+	for i := range 3000 {
+		name := fmt.Sprintf("u%04d", i)
+		m, err := ts.Room.Join(name, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		members[name] = m
+	}
+	viewer := testkit.Join(t, ts.Addr, "viewer")
+	testkit.WaitRow(t, viewer, 0, `^ 3001 online .* \+\d+ more$`)
+	viewer.Click(testkit.Find(t, viewer, 0, "more"), 0)
+	testkit.WaitRow(t, viewer, 2, `^ 3001 online · rows 1-20 of 1501 · click a name to invite`)
+	for range 20 {
+		testkit.Send(t, viewer, testkit.KeyPgDown)
+	}
+	testkit.WaitFor(t, viewer, "the list to scroll", func(s string) bool {
+		return strings.Contains(strings.Split(s, "\n")[2], "· rows 381-400 of 1501 ·")
+	})
+	row := viewer.Row(10)
+	name := strings.Fields(row)[0]
+	viewer.Click(strings.Index(row, name), 10)
+	testkit.WaitText(t, viewer, "Invitation sent to "+name)
+	if !testkit.Eventually(func() bool {
+		for _, ev := range members[name].Take(nil) {
+			if ev.Kind == room.Invited && ev.From == "viewer" {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Errorf("%s was not invited", name)
+	}
+
+	// On a narrow terminal too: /who opens it, Esc closes it.
+	narrow := testkit.Join(t, ts.Addr, "narrow", termtest.Options{Width: 30, Height: 12})
+	testkit.Say(t, narrow, "/who")
+	testkit.WaitRow(t, narrow, 2, `^ 3002 online · rows 1… \[ Esc \]$`)
+	testkit.WaitRow(t, narrow, 3, `^~narrow$`)
+	testkit.WaitRow(t, narrow, 4, `^ u0000$`)
+	testkit.Send(t, narrow, testkit.KeyEsc)
+	testkit.WaitFor(t, narrow, "the list to close", func(s string) bool { return !strings.Contains(s, "[ Esc ]") })
+	testkit.WaitText(t, narrow, "closes it)")
+}

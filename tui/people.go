@@ -1,0 +1,103 @@
+package tui
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"chatroom/room"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// The people list: everyone online, over the stream, so that anyone can be
+// invited in two gestures however many are here. It opens from a click on
+// the top bar's count or "+k more", or from /who when the names do not fit
+// on one line; a click on a name invites, the wheel and PgUp/PgDn scroll,
+// Esc closes. It never takes typing: the input line works as ever.
+
+// people is the list's state while it is open.
+type people struct {
+	top int // first row of names shown
+}
+
+// peopleCell is the width of one name in the list: the longest name, a
+// mark and a gap.
+const peopleCell = room.MaxNameLen + 3
+
+// peopleGrid is how the list is laid out at the current size: columns of
+// names, rows of them under the header.
+func (m *model) peopleGrid(l layout) (cols, rows int) {
+	return max(m.width/peopleCell, 1), max(l.streamRows()-1, 1)
+}
+
+// openPeople opens the list at its start.
+func (m *model) openPeople() {
+	if m.phase != phaseChat || m.lineMode {
+		return
+	}
+	m.people = &people{}
+	m.dirty |= dirtyAll
+}
+
+// closePeople closes it, and the stream is drawn again.
+func (m *model) closePeople() {
+	if m.people != nil {
+		m.people = nil
+		m.dirty |= dirtyAll
+	}
+}
+
+// scrollPeople moves the list by n rows (n > 0: down).
+func (m *model) scrollPeople(n int) {
+	cols, rows := m.peopleGrid(m.layout())
+	total := (m.online.Len() + cols - 1) / cols
+	top := min(max(m.people.top+n, 0), max(total-rows, 0))
+	if top != m.people.top {
+		m.people.top = top
+		m.dirty |= dirtyStream
+	}
+}
+
+// drawPeople draws the list over the stream's rows.
+func (m *model) drawPeople(b *bytes.Buffer, l layout) {
+	m.hits = dropHits(m.hits, hitPerson, hitClose)
+	cols, rows := m.peopleGrid(l)
+	n := m.online.Len()
+	total := (n + cols - 1) / cols
+	m.people.top = min(m.people.top, max(total-rows, 0))
+	header := fmt.Sprintf(" %d online · ", n)
+	if total > rows {
+		header += fmt.Sprintf("rows %d-%d of %d · ", m.people.top+1, min(m.people.top+rows, total), total)
+	}
+	header += "click a name to invite · ~ guest · wheel or PgUp/PgDn scrolls "
+	const closeLabel = "[ Esc ]"
+	hw := max(m.width-len(closeLabel)-1, 0)
+	header = ansi.TruncateWc(header, hw, "…")
+	line(b, l.streamTop, m.th.bar+header+strings.Repeat(" ", max(hw-ansi.StringWidthWc(header), 0))+m.th.reset+" "+m.th.key+closeLabel)
+	m.hits = append(m.hits, hit{kind: hitClose, row: l.streamTop, x0: hw + 1, x1: m.width})
+	for r := range rows {
+		var s strings.Builder
+		y := l.streamTop + 1 + r
+		for c := range cols {
+			i := (m.people.top+r)*cols + c
+			if i >= n {
+				break
+			}
+			name := m.online.At(i)
+			mark, style := " ", m.th.name(name)
+			if m.dir.Guest(name) {
+				mark = "~"
+			}
+			if name == m.name {
+				style += m.th.self
+			}
+			x := c * peopleCell
+			s.WriteString(mark + style + name + m.th.reset + strings.Repeat(" ", peopleCell-1-len(name)))
+			if name != m.name {
+				m.hits = append(m.hits, hit{kind: hitPerson, row: y, x0: x, x1: x + 1 + len(name), name: name})
+			}
+		}
+		line(b, y, s.String())
+	}
+}
