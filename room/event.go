@@ -69,6 +69,7 @@ type Event struct {
 	Invite   InviteID
 	Chat     ChatID
 	Accepted bool
+	Action   bool      // a Message or PrivateMessage is an action (/me): "* alice waves"
 	Skipped  int       // in Skipped events: how many messages were dropped
 	Until    time.Time // in Invited events: when the invitation expires
 }

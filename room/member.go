@@ -82,7 +82,17 @@ func (m *member) Spend() error {
 }
 
 // Say sends text to the main room.
-func (m *member) Say(text string) error {
+func (m *member) Say(text string) error { return m.say(text, false) }
+
+// Act sends an action (/me): to the main room, or to private chat chat.
+func (m *member) Act(chat ChatID, text string) error {
+	if chat != 0 {
+		return m.sendPrivate(chat, text, true)
+	}
+	return m.say(text, true)
+}
+
+func (m *member) say(text string, action bool) error {
 	r := m.room
 	text, err := r.opts.Text.Message(text)
 	if err != nil {
@@ -94,6 +104,6 @@ func (m *member) Say(text string) error {
 		return err
 	}
 	r.messages.Add(1)
-	r.broadcast(&Event{Kind: Message, Time: r.opts.Now(), From: m.name, FromID: m.id, Text: text})
+	r.broadcast(&Event{Kind: Message, Time: r.opts.Now(), From: m.name, FromID: m.id, Text: text, Action: action})
 	return nil
 }

@@ -37,6 +37,15 @@ func (p *Presence) Len() int {
 // At is the i-th name in order.
 func (p *Presence) At(i int) string { return p.names[i] }
 
+// Has reports whether name is online.
+func (p *Presence) Has(name string) bool {
+	if p == nil {
+		return false
+	}
+	_, found := slices.BinarySearch(p.names, name)
+	return found
+}
+
 // News is what changed in who is online since a point.
 type News struct {
 	Online *Presence // who is online now

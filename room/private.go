@@ -93,7 +93,9 @@ func (m *member) Answer(id InviteID, accept bool) error {
 }
 
 // SendPrivate sends text to private chat id.
-func (m *member) SendPrivate(id ChatID, text string) error {
+func (m *member) SendPrivate(id ChatID, text string) error { return m.sendPrivate(id, text, false) }
+
+func (m *member) sendPrivate(id ChatID, text string, action bool) error {
 	r := m.room
 	text, err := r.opts.Text.Message(text)
 	if err != nil {
@@ -115,7 +117,7 @@ func (m *member) SendPrivate(id ChatID, text string) error {
 		return err
 	}
 	r.private.Add(1)
-	ev := &Event{Kind: PrivateMessage, Time: r.opts.Now(), From: m.name, FromID: m.id, To: c.peer(m).name, Text: text, Chat: id}
+	ev := &Event{Kind: PrivateMessage, Time: r.opts.Now(), From: m.name, FromID: m.id, To: c.peer(m).name, Text: text, Chat: id, Action: action}
 	r.deliver(c.from, ev)
 	r.deliver(c.to, ev)
 	return nil

@@ -224,6 +224,8 @@ type Member interface {
 	Answer(id InviteID, accept bool) error
 	// SendPrivate sends text to a private chat.
 	SendPrivate(id ChatID, text string) error
+	// Act sends an action (/me) to the main room (chat 0) or a private chat.
+	Act(chat ChatID, text string) error
 	// CloseChat ends a private chat; the other person is told.
 	CloseChat(id ChatID) error
 }

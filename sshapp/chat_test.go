@@ -2,6 +2,7 @@ package sshapp_test
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -375,4 +376,62 @@ func TestATinyTerminalIsToldInWordsThatFit(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.WaitRow(t, alice, 0, `^ 1 online  alice$`)
+}
+
+// Up and Down walk the lines you sent; Tab completes a name (whoever spoke
+// last first) and a command.
+func TestUpWalksSentLinesAndTabCompletes(t *testing.T) {
+	ts := testserver.Start(t, quick)
+	alice := testkit.Join(t, ts.Addr, "alice")
+	testkit.Join(t, ts.Addr, "albert")
+	bob := testkit.Join(t, ts.Addr, "bob")
+	testkit.Say(t, alice, "hi bob")
+	testkit.WaitText(t, bob, "alice: hi bob")
+
+	testkit.Say(t, bob, "first")
+	testkit.Say(t, bob, "second")
+	testkit.WaitText(t, bob, "bob: second")
+	testkit.Send(t, bob, "draft")
+	testkit.Send(t, bob, testkit.KeyUp)
+	testkit.WaitRow(t, bob, 23, `^main › second$`)
+	testkit.Send(t, bob, testkit.KeyUp)
+	testkit.WaitRow(t, bob, 23, `^main › first$`)
+	testkit.Send(t, bob, testkit.KeyDown+testkit.KeyDown)
+	testkit.WaitRow(t, bob, 23, `^main › draft$`)
+	testkit.Send(t, bob, testkit.KeyCtrlU)
+
+	testkit.Send(t, bob, "al\t")
+	testkit.WaitRow(t, bob, 23, `^main › alice:$`) // alice spoke last
+	testkit.Send(t, bob, "\t")
+	testkit.WaitRow(t, bob, 23, `^main › albert:$`)
+	testkit.Send(t, bob, testkit.KeyCtrlU+"/inv\t")
+	testkit.WaitRow(t, bob, 23, `^main › /invite$`)
+}
+
+// /me, /quiet and /timestamp, over SSH.
+func TestMeQuietAndTimestamps(t *testing.T) {
+	ts := testserver.Start(t, quick)
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
+	line := func(c *termtest.Client, pattern string) {
+		t.Helper()
+		re := regexp.MustCompile("(?m)" + pattern)
+		testkit.WaitFor(t, c, "a line matching "+pattern, re.MatchString)
+	}
+	testkit.Say(t, alice, "/me waves")
+	line(bob, `^\d\d:\d\d \* alice waves$`)
+	testkit.Say(t, bob, "/timestamp off")
+	line(bob, `^\* alice waves$`)
+	testkit.Say(t, bob, "/quiet")
+	testkit.WaitText(t, bob, "Joins and leaves are hidden")
+	testkit.Join(t, ts.Addr, "carol")
+	testkit.WaitFor(t, alice, "carol to join", func(s string) bool { return strings.Contains(s, "carol joined") || strings.Contains(s, ", carol") })
+	testkit.Say(t, alice, "after carol")
+	testkit.WaitText(t, bob, "alice: after carol")
+	testkit.WaitRow(t, bob, 0, `^ 3 online`) // bob has the news, and drew it
+	if strings.Contains(bob.Screen(), "carol joined") {
+		t.Errorf("/quiet still shows joins:\n%s", bob.Screen())
+	}
+	testkit.Say(t, bob, "/timestamp on")
+	line(bob, `^\d\d:\d\d Timestamps on\.$`)
 }

@@ -66,6 +66,9 @@ func init() {
 		{name: "/who", help: "list who is online (guests have no key)", lookup: true, run: (*model).whoCmd},
 		{name: "/whois", args: "NAME", help: "who NAME is: their key, and how long they have been here", lookup: true, run: (*model).whoisCmd},
 		{name: "/bell", args: "off|mentions|all", help: "when the terminal bell rings: mentions (the default) rings for invitations, private messages in another tab and your name; all adds every message", free: true, run: (*model).bellCmd},
+		{name: "/me", args: "ACTION", help: "say what you do: /me waves shows \"* you waves\"", free: true, run: (*model).meCmd},
+		{name: "/quiet", help: "hide or show again who joins and leaves", free: true, run: (*model).quietCmd},
+		{name: "/timestamp", args: "on|off", help: "show or hide the time of each line", free: true, run: (*model).timestampCmd},
 		{name: "/mouse", help: "turn mouse reporting off or on (off lets the terminal select text)", run: (*model).mouseCmd},
 		{name: "/help", help: "this help", run: (*model).helpCmd},
 		{name: "/quit", help: "leave (or Ctrl+C)", free: true, run: func(m *model, _ string) tea.Cmd { return m.quit(endMsg{text: goodbyeText}) }},
@@ -109,7 +112,7 @@ func help(moderator bool) string {
 	if moderator {
 		section("\nModerators:", mods)
 	}
-	b.WriteString("\nKeys: Enter send · Ctrl+N/Ctrl+P next/previous tab · Alt+Y/Alt+N accept/decline an invitation · PgUp/PgDn or the wheel scroll · Ctrl+L redraw")
+	b.WriteString("\nKeys: Enter send · Tab complete a name or command · Up/Down the lines you sent · Ctrl+N/Ctrl+P next/previous tab · Alt+Y/Alt+N accept/decline an invitation · PgUp/PgDn or the wheel scroll · Ctrl+L redraw")
 	b.WriteString("\nSelecting text: hold Shift while dragging (most terminals), or turn the mouse off with /mouse.")
 	return b.String()
 }
@@ -297,5 +300,46 @@ func (m *model) bellCmd(args string) tea.Cmd {
 		return nil
 	}
 	m.note(here, false, "Bell: "+args+".")
+	return nil
+}
+
+func (m *model) quietCmd(string) tea.Cmd {
+	m.quiet = !m.quiet
+	if m.quiet {
+		m.note(m.tabs[m.active], false, "Joins and leaves are hidden; /quiet shows them again.")
+	} else {
+		m.note(m.tabs[m.active], false, "Joins and leaves are shown again.")
+	}
+	return nil
+}
+
+func (m *model) timestampCmd(args string) tea.Cmd {
+	switch args {
+	case "on", "off":
+		m.th = m.th.timeless(args == "off")
+		m.dirty |= dirtyAll
+		m.note(m.tabs[m.active], false, "Timestamps "+args+".")
+	default:
+		m.note(m.tabs[m.active], true, "Usage: /timestamp on|off")
+	}
+	return nil
+}
+
+func (m *model) meCmd(text string) tea.Cmd {
+	t := m.tabs[m.active]
+	if text == "" {
+		m.note(t, true, "Usage: /me ACTION")
+		return nil
+	}
+	err := room.ErrChatClosed
+	if !t.closed {
+		err = m.member.Act(t.chat, text)
+	}
+	if err != nil {
+		m.input.set("/me " + text) // nothing typed is lost
+		m.note(t, true, sendError(err, t))
+		return nil
+	}
+	m.toBottom()
 	return nil
 }

@@ -17,7 +17,7 @@ type keyMap struct {
 	Send, Quit, NextTab, PrevTab, PageUp, PageDown, Redraw  key.Binding
 	Left, Right, WordLeft, WordRight, Home, End             key.Binding
 	Backspace, Delete, KillWordBack, KillToStart, KillToEnd key.Binding
-	Accept, Decline, Leave                                  key.Binding
+	Accept, Decline, Leave, Older, Newer, Complete          key.Binding
 }
 
 var bindings = keyMap{
@@ -43,6 +43,10 @@ var bindings = keyMap{
 	Accept:  key.NewBinding(key.WithKeys("alt+y", "alt+Y"), key.WithHelp("Alt+Y", "accept the invitation")),
 	Decline: key.NewBinding(key.WithKeys("alt+n", "alt+N"), key.WithHelp("Alt+N", "decline the invitation")),
 	Leave:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("Esc", "leave")),
+	// Up and Down walk the lines you sent; Ctrl+P and Ctrl+N stay the tabs'.
+	Older:    key.NewBinding(key.WithKeys("up"), key.WithHelp("Up", "a line you sent before")),
+	Newer:    key.NewBinding(key.WithKeys("down"), key.WithHelp("Down", "a line you sent after")),
+	Complete: key.NewBinding(key.WithKeys("tab"), key.WithHelp("Tab", "complete a name or command")),
 }
 
 func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
@@ -67,9 +71,24 @@ func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
 	default:
 		return nil
 	}
+	if !key.Matches(k, bindings.Complete) {
+		m.completing = nil
+	}
 	switch {
 	case key.Matches(k, bindings.Send):
 		return m.submit()
+	case key.Matches(k, bindings.Complete):
+		m.complete()
+		m.dirty |= dirtyInput
+	case key.Matches(k, bindings.Older), key.Matches(k, bindings.Newer):
+		d := -1
+		if key.Matches(k, bindings.Newer) {
+			d = 1
+		}
+		if s, ok := m.sent.walk(d, m.input.value()); ok {
+			m.input.set(s)
+			m.dirty |= dirtyInput
+		}
 	case key.Matches(k, bindings.NextTab):
 		m.switchTo((m.active + 1) % len(m.tabs))
 	case key.Matches(k, bindings.PrevTab):
@@ -176,6 +195,9 @@ func (m *model) submit() tea.Cmd {
 	text := m.input.value()
 	if m.lineMode {
 		m.entered = append(m.entered, text)
+	}
+	if strings.TrimSpace(text) != "" {
+		m.sent.remember(text)
 	}
 	if strings.TrimSpace(text) == "" {
 		m.input.reset()

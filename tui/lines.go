@@ -58,6 +58,9 @@ func (m *model) printLine(t *tab, it item) {
 func plainEvent(ev *room.Event) string {
 	switch ev.Kind {
 	case room.Message, room.PrivateMessage:
+		if ev.Action {
+			return "* " + ev.From + " " + ev.Text
+		}
 		return ev.From + ": " + ev.Text
 	case room.Left:
 		if ev.Reason != "" {

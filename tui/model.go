@@ -84,9 +84,12 @@ type model struct {
 	invites       []*room.Event // invitations waiting for an answer, oldest first
 	people        *people       // the people list, while it is open (people.go)
 	ticking       bool          // the banner's time left is counting down
+	sent          sentLines     // what Up and Down walk
+	completing    *completion   // a Tab completion in progress
 	ignores       []Ignored
 	maxIgnores    int
 	bell          bellMode
+	quiet         bool          // join and leave notices are hidden (/quiet)
 	ring          bool          // ring the bell with the next write
 	titled        int           // the unread count the window title shows, -1 at first
 	mouse         bool          // mouse reporting is on

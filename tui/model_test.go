@@ -436,3 +436,32 @@ func TestEveryoneCanBeReachedFromTheTopBar(t *testing.T) {
 		t.Error("Esc did not close the list")
 	}
 }
+
+// Up remembers the last historyMax lines sent, and stops at the oldest.
+func TestSentLinesAreBounded(t *testing.T) {
+	var h sentLines
+	for i := range historyMax + 50 {
+		h.remember(fmt.Sprintf("line %d", i))
+	}
+	got := ""
+	for n := 0; ; n++ {
+		s, ok := h.walk(-1, "draft")
+		if !ok {
+			if n != historyMax || got != "line 50" {
+				t.Errorf("walked back %d lines to %q, want %d to line 50", n, got, historyMax)
+			}
+			break
+		}
+		got = s
+	}
+	for {
+		s, ok := h.walk(1, "")
+		if !ok {
+			break
+		}
+		got = s
+	}
+	if got != "draft" {
+		t.Errorf("walking forward ends at %q, want the draft", got)
+	}
+}

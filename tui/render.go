@@ -55,6 +55,9 @@ func (it *item) lines(th *theme, width int) []string {
 func renderEvent(th *theme, ev *room.Event, width int) []string {
 	switch ev.Kind {
 	case room.Message, room.PrivateMessage:
+		if ev.Action {
+			return layoutLines(th, ev.Time, width, "* "+ev.From+" "+ev.Text, th.notice, 0, "")
+		}
 		return layoutLines(th, ev.Time, width, ev.From+": "+ev.Text, "", len(ev.From), th.name(ev.From))
 	case room.Left:
 		text := "← " + ev.From + " left"
@@ -75,16 +78,22 @@ func renderEvent(th *theme, ev *room.Event, width int) []string {
 // than the line. The first nameLen bytes (a name) get nameStyle; style
 // applies to the rest.
 func layoutLines(th *theme, at time.Time, width int, text, style string, nameLen int, nameStyle string) []string {
-	body := max(width-gutter, 1)
+	g := gutter
+	if th.noTime {
+		g = 2 // continuation lines are indented a little
+	}
+	body := max(width-g, 1)
 	var out []string
 	for p, para := range strings.Split(text, "\n") {
 		wrapped := strings.Split(ansi.WrapWc(para, body, ""), "\n")
 		for i, l := range wrapped {
 			var b strings.Builder
-			if p == 0 && i == 0 {
+			switch {
+			case p == 0 && i == 0 && th.noTime:
+			case p == 0 && i == 0:
 				b.WriteString(th.time + at.Format("15:04") + th.reset + " ")
-			} else {
-				b.WriteString("      ")
+			default:
+				b.WriteString(strings.Repeat(" ", g))
 			}
 			l = ansi.TruncateWc(l, body, "")
 			if p == 0 && i == 0 && nameLen > 0 {

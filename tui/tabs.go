@@ -77,6 +77,9 @@ func (m *model) note(t *tab, alert bool, text string) {
 // announce puts who came and went in the main room, a line for the joins
 // and one for the leaves however many there were.
 func (m *model) announce(n room.News) {
+	if m.quiet {
+		return
+	}
 	line := func(arrow string, count int, names []string, verb string) string {
 		if count == 1 && len(names) == 1 {
 			return fmt.Sprintf("%s %s %s", arrow, names[0], verb)

@@ -11,6 +11,7 @@ import (
 // per profile and shared by every session that uses it.
 type theme struct {
 	profile colorprofile.Profile
+	noTime  bool     // lines have no time gutter (/timestamp off)
 	names   []string // one SGR per name colour
 
 	reset     string
@@ -34,18 +35,32 @@ var (
 
 var (
 	themesMu sync.Mutex
-	themes   = map[colorprofile.Profile]*theme{}
+	themes   = map[themeKey]*theme{}
 )
 
+type themeKey struct {
+	p      colorprofile.Profile
+	noTime bool
+}
+
 // themeFor returns the shared theme for a profile.
-func themeFor(p colorprofile.Profile) *theme {
+func themeFor(p colorprofile.Profile) *theme { return sharedTheme(themeKey{p: p}) }
+
+// timeless is t without the time gutter (/timestamp off). It is a theme of
+// its own so that the lines drawn with it are cached apart.
+func (t *theme) timeless(off bool) *theme {
+	return sharedTheme(themeKey{t.profile, off})
+}
+
+func sharedTheme(k themeKey) *theme {
 	themesMu.Lock()
 	defer themesMu.Unlock()
-	if t := themes[p]; t != nil {
+	if t := themes[k]; t != nil {
 		return t
 	}
-	t := newTheme(p)
-	themes[p] = t
+	t := newTheme(k.p)
+	t.noTime = k.noTime
+	themes[k] = t
 	return t
 }
 

@@ -262,6 +262,8 @@ func ClickText(t testing.TB, c *termtest.Client, text string) {
 const (
 	KeyEnter  = "\r"
 	KeyEsc    = "\x1b"
+	KeyUp     = "\x1b[A"
+	KeyDown   = "\x1b[B"
 	KeyAltY   = "\x1by"
 	KeyAltN   = "\x1bn"
 	KeyCtrlC  = "\x03"
