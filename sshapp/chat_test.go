@@ -435,3 +435,23 @@ func TestMeQuietAndTimestamps(t *testing.T) {
 	testkit.Say(t, bob, "/timestamp on")
 	line(bob, `^\d\d:\d\d Timestamps on\.$`)
 }
+
+// /away marks you in the people list and /whois until /back or your next
+// message.
+func TestAwayAndBack(t *testing.T) {
+	ts := testserver.Start(t, quick)
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob")
+	testkit.Say(t, alice, "/away lunch")
+	testkit.WaitText(t, alice, "You are marked away")
+	testkit.Say(t, bob, "/whois alice")
+	testkit.WaitText(t, bob, "online for")
+	testkit.WaitText(t, bob, ", away (lunch).")
+	bob.Click(1, 0) // the count: the list of everyone
+	testkit.WaitRow(t, bob, 3, `^zalice +~bob$`)
+	testkit.Send(t, bob, testkit.KeyEsc)
+	testkit.Say(t, alice, "back now")
+	testkit.WaitText(t, alice, "You are back.")
+	bob.Click(1, 0)
+	testkit.WaitRow(t, bob, 3, `^~alice +~bob$`)
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"chatroom/internal/reason"
@@ -28,6 +29,7 @@ type entry struct {
 	id     identity
 	member room.Member
 	since  time.Time
+	away   atomic.Pointer[string] // why they are away (/away), or nil
 }
 
 func (d *directory) add(e *entry) {
@@ -262,4 +264,31 @@ func (st *seat) SaveIgnores(list []tui.Ignored) error {
 		out[i] = names.Ignore{Fingerprint: ig.Key, Name: ig.Name, Addr: ig.Addr}
 	}
 	return st.h.names.SetIgnores(st.id.fp, out)
+}
+
+// Status is what the people list marks beside name: a guest, someone away.
+func (st *seat) Status(name string) tui.Status {
+	e, ok := st.h.directory.get(name)
+	if !ok {
+		return tui.Status{}
+	}
+	s := tui.Status{Guest: e.id.guest()}
+	if why := e.away.Load(); why != nil {
+		s.Away, s.AwayWhy = true, *why
+	}
+	return s
+}
+
+// SetAway marks this person away, with why, or back (away false).
+func (st *seat) SetAway(away bool, why string) {
+	name, _ := st.joined()
+	e, ok := st.h.directory.get(name)
+	if !ok {
+		return
+	}
+	if away {
+		e.away.Store(&why)
+	} else {
+		e.away.Store(nil)
+	}
 }

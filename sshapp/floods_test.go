@@ -161,6 +161,9 @@ func TestHugeAndStormingWindowSizesAreClamped(t *testing.T) {
 	stdout, _ := sess.StdoutPipe()
 	stdin, _ := sess.StdinPipe() // an open stdin: EOF would end the chat
 	go io.Copy(term, stdout)
+	// The emulator is 80x24 whatever the sizes sent say: its replies to
+	// queries are read and dropped (a reply unread blocks it).
+	go io.Copy(io.Discard, term.Answers())
 	if err := sess.RequestPty("xterm-256color", 65535, 65535, gossh.TerminalModes{}); err != nil {
 		t.Fatal(err)
 	}

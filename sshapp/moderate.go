@@ -30,6 +30,12 @@ func (st *seat) Whois(name string) string {
 	if st.h.moderator(e.id) {
 		s += ", a moderator"
 	}
+	if why := e.away.Load(); why != nil {
+		s += ", away"
+		if *why != "" {
+			s += " (" + *why + ")"
+		}
+	}
 	if st.Moderator() {
 		s += ", from " + e.id.addr.String()
 	}

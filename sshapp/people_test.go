@@ -60,3 +60,52 @@ func TestEveryoneOnlineCanBeInvitedInTwoGestures(t *testing.T) {
 	testkit.WaitFor(t, narrow, "the list to close", func(s string) bool { return !strings.Contains(s, "[ Esc ]") })
 	testkit.WaitText(t, narrow, "closes it)")
 }
+
+// On a wide terminal with left and right margins (the emulator has them,
+// as xterm does), everyone is listed in a panel beside the stream: it
+// stays put while messages scroll, scrolls with the wheel, and a click on a
+// name invites.
+func TestAWideTerminalHasAPeoplePanel(t *testing.T) {
+	ts := testserver.Start(t, quick)
+	members := map[string]room.Member{}
+	for i := range 3000 {
+		name := fmt.Sprintf("u%04d", i)
+		m, err := ts.Room.Join(name, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		members[name] = m
+	}
+	viewer := testkit.Join(t, ts.Addr, "viewer", termtest.Options{Width: 120, Height: 30})
+	panelX := 120 - 28
+	cell := func(y int) string {
+		row := []rune(viewer.Row(y) + strings.Repeat(" ", 120))
+		return strings.TrimSpace(string(row[panelX:120]))
+	}
+	testkit.WaitFor(t, viewer, "the panel", func(string) bool { return cell(2) == "│ 3001 online · 1-26" && cell(3) == "│ u0000" })
+	for i := range 40 { // the stream scrolls; the panel does not
+		if err := members["u0001"].Say(fmt.Sprintf("line %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testkit.WaitText(t, viewer, "u0001: line 39")
+	if cell(3) != "│ u0000" || cell(28) != "│ u0025" {
+		t.Fatalf("the panel moved with the stream: %q, %q\n%s", cell(3), cell(28), viewer.Screen())
+	}
+	for range 10 {
+		viewer.Wheel(panelX+5, 10, false)
+	}
+	testkit.WaitFor(t, viewer, "the panel to scroll", func(string) bool { return cell(3) == "│ u0030" })
+	viewer.Click(panelX+3, 5) // u0032
+	testkit.WaitText(t, viewer, "Invitation sent to u0032")
+	if !testkit.Eventually(func() bool {
+		for _, ev := range members["u0032"].Take(nil) {
+			if ev.Kind == room.Invited {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Error("u0032 was not invited")
+	}
+}

@@ -31,6 +31,11 @@ type Directory interface {
 	Ignores() []Ignored
 	// SaveIgnores keeps this person's list, if they have a key.
 	SaveIgnores([]Ignored) error
+	// Status is what the people list marks beside the person online as
+	// name.
+	Status(name string) Status
+	// SetAway marks this person away (/away), with why, or back.
+	SetAway(away bool, why string)
 	// Moderator reports whether this person may moderate, now.
 	Moderator() bool
 	// Moderate runs a moderator's command (its name without the slash)
@@ -67,6 +72,8 @@ func init() {
 		{name: "/whois", args: "NAME", help: "who NAME is: their key, and how long they have been here", lookup: true, run: (*model).whoisCmd},
 		{name: "/bell", args: "off|mentions|all", help: "when the terminal bell rings: mentions (the default) rings for invitations, private messages in another tab and your name; all adds every message", free: true, run: (*model).bellCmd},
 		{name: "/me", args: "ACTION", help: "say what you do: /me waves shows \"* you waves\"", free: true, run: (*model).meCmd},
+		{name: "/away", args: "[REASON]", help: "mark yourself away in the people list and /whois, until /back or your next message", free: true, run: (*model).awayCmd},
+		{name: "/back", help: "you are back", free: true, run: (*model).backCmd},
 		{name: "/quiet", help: "hide or show again who joins and leaves", free: true, run: (*model).quietCmd},
 		{name: "/timestamp", args: "on|off", help: "show or hide the time of each line", free: true, run: (*model).timestampCmd},
 		{name: "/mouse", help: "turn mouse reporting off or on (off lets the terminal select text)", run: (*model).mouseCmd},
@@ -166,7 +173,9 @@ func findCommand(name string) *command {
 }
 
 func (m *model) helpCmd(string) tea.Cmd {
-	m.note(m.tabs[m.active], false, help(m.dir.Moderator()))
+	// The server's own fixed text: not cut to a message's size, as a note
+	// that repeats what others said is.
+	m.add(m.tabs[m.active], item{note: &note{text: help(m.dir.Moderator()), at: m.clock()}})
 	return nil
 }
 
@@ -342,4 +351,33 @@ func (m *model) meCmd(text string) tea.Cmd {
 	}
 	m.toBottom()
 	return nil
+}
+
+// Status is how the people list marks someone.
+type Status struct {
+	Guest   bool   // no key
+	Away    bool   // /away
+	AwayWhy string // what they said, if anything
+}
+
+func (m *model) awayCmd(why string) tea.Cmd {
+	why = clean.Line(why, 80)
+	m.away = true
+	m.dir.SetAway(true, why)
+	m.note(m.tabs[m.active], false, "You are marked away; /back, or your next message, ends it.")
+	return nil
+}
+
+func (m *model) backCmd(string) tea.Cmd {
+	m.back()
+	return nil
+}
+
+// back ends an /away.
+func (m *model) back() {
+	if m.away {
+		m.away = false
+		m.dir.SetAway(false, "")
+		m.note(m.tabs[m.active], false, "You are back.")
+	}
 }

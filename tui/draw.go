@@ -33,6 +33,7 @@ const (
 	dirtyInput
 	dirtyModes  // mouse reporting was switched
 	dirtyBanner // the invitation banner (its time left, say)
+	dirtyPanel  // the people panel
 )
 
 // Terminal modes the session sets at its start and undoes at its end.
@@ -57,6 +58,7 @@ const (
 	hitPeople // the top bar's count or "+k more": opens the people list
 	hitPerson // a name in the people list: invites
 	hitClose  // closes the people list
+	hitPanel  // a name in the people panel: invites
 )
 
 // hit is a clickable span of one row.
@@ -74,15 +76,21 @@ type layout struct {
 	streamTop, streamBottom int // rows of the scroll region, inclusive
 	bannerRow               int // the invitation banner's row, or -1
 	inputRow                int
+	streamWidth             int // columns of the stream: all but the panel's
+	panelX                  int // the people panel's first column, or -1
 }
 
 func (l layout) streamRows() int { return max(l.streamBottom-l.streamTop+1, 1) }
 
 func (m *model) layout() layout {
-	l := layout{streamTop: 2, streamBottom: m.height - 2, bannerRow: -1, inputRow: m.height - 1}
+	l := layout{streamTop: 2, streamBottom: m.height - 2, bannerRow: -1, inputRow: m.height - 1, streamWidth: m.width, panelX: -1}
 	if m.width < minWidth || m.height < minHeight {
 		l.tooSmall = true
 		return l
+	}
+	if m.hasPanel() {
+		l.panelX = m.width - panelWidth
+		l.streamWidth = l.panelX
 	}
 	if len(m.invites) > 0 {
 		l.bannerRow = m.height - 2
@@ -208,9 +216,17 @@ func (m *model) drawChat(b *bytes.Buffer) {
 	}
 	if m.dirty&dirtyAll != 0 {
 		b.WriteString(syncStart + "\x1b[?25l\x1b[r\x1b[m\x1b[H\x1b[2J")
+		if l.panelX >= 0 {
+			// Left and right margins on, at the full width: the stream
+			// narrows them only while it scrolls (see below).
+			fmt.Fprintf(b, "\x1b[?69h\x1b[1;%ds", m.width)
+		} else if m.margins {
+			b.WriteString("\x1b[?69l")
+		}
 		m.drawTop(b)
 		m.drawTabs(b)
 		m.drawStreamOrPeople(b, l)
+		m.drawPanel(b, l)
 		m.drawBanner(b, l)
 		m.drawInput(b, l)
 		fmt.Fprintf(b, "\x1b[%d;%dr", l.streamTop+1, l.streamBottom+1)
@@ -221,12 +237,25 @@ func (m *model) drawChat(b *bytes.Buffer) {
 	switch {
 	case m.dirty&dirtyStream != 0:
 		m.drawStreamOrPeople(b, l)
+		m.dirty |= dirtyPanel // the rows were cleared across it
+	case len(m.pending) > 0 && l.panelX >= 0:
+		// The stream scrolls between margins that leave the panel be.
+		fmt.Fprintf(b, "\x1b[1;%ds", l.streamWidth)
+		moveTo(b, l.streamBottom, 0)
+		for _, s := range m.pending {
+			b.WriteString("\r\n")
+			b.WriteString(s)
+		}
+		fmt.Fprintf(b, "\x1b[1;%ds", m.width)
 	case len(m.pending) > 0:
 		moveTo(b, l.streamBottom, 0)
 		for _, s := range m.pending {
 			b.WriteString("\r\n")
 			b.WriteString(s)
 		}
+	}
+	if m.dirty&dirtyPanel != 0 {
+		m.drawPanel(b, l)
 	}
 	if m.dirty&dirtyTop != 0 {
 		m.drawTop(b)
@@ -405,7 +434,7 @@ func (m *model) visibleLines(t *tab, rows int) []string {
 	var rev [][]string
 	total := 0
 	for i := len(t.items) - 1; i >= 0 && total < need; i-- {
-		ls := t.items[i].lines(m.th, m.width)
+		ls := t.items[i].lines(m.th, m.streamWidth())
 		rev = append(rev, ls)
 		total += len(ls)
 	}

@@ -225,6 +225,7 @@ func (m *model) submit() tea.Cmd {
 		m.note(t, true, sendError(err, t))
 		return nil
 	}
+	m.back()
 	m.input.reset()
 	m.dirty |= dirtyInput
 	m.toBottom()
@@ -267,6 +268,8 @@ func (m *model) click(ms tea.Mouse) tea.Cmd {
 		case hitPerson:
 			m.closePeople()
 			m.invite(h.name)
+		case hitPanel:
+			m.invite(h.name)
 		case hitClose:
 			m.closePeople()
 		}
@@ -277,6 +280,15 @@ func (m *model) click(ms tea.Mouse) tea.Cmd {
 
 func (m *model) wheel(ms tea.Mouse) {
 	if m.phase != phaseChat {
+		return
+	}
+	if l := m.layout(); l.panelX >= 0 && ms.X >= l.panelX && m.people == nil {
+		switch ms.Button {
+		case tea.MouseWheelUp:
+			m.scrollPanel(-wheelLines)
+		case tea.MouseWheelDown:
+			m.scrollPanel(wheelLines)
+		}
 		return
 	}
 	switch {

@@ -39,7 +39,7 @@ func (m *model) printLine(t *tab, it item) {
 	var text string
 	msg := false
 	switch {
-	case it.note != nil:
+	case it.ev == nil:
 		text = it.note.at.Format("15:04") + " " + it.note.text
 	case it.ev.Kind == room.Skipped:
 		text = fmt.Sprintf("(%d messages skipped)", it.ev.Skipped)

@@ -83,6 +83,8 @@ type model struct {
 	online        *room.Presence
 	invites       []*room.Event // invitations waiting for an answer, oldest first
 	people        *people       // the people list, while it is open (people.go)
+	margins       bool          // the terminal has left and right margins: the panel can be shown
+	panelTop      int           // the first name the people panel shows
 	ticking       bool          // the banner's time left is counting down
 	sent          sentLines     // what Up and Down walk
 	completing    *completion   // a Tab completion in progress
@@ -90,6 +92,7 @@ type model struct {
 	maxIgnores    int
 	bell          bellMode
 	quiet         bool          // join and leave notices are hidden (/quiet)
+	away          bool          // this person said /away
 	ring          bool          // ring the bell with the next write
 	titled        int           // the unread count the window title shows, -1 at first
 	mouse         bool          // mouse reporting is on
@@ -338,9 +341,17 @@ func (m *model) handle(msg tea.Msg) (cmd tea.Cmd) {
 			if m.people != nil {
 				m.dirty |= dirtyStream // the list is who is online
 			}
+			if m.hasPanel() {
+				m.dirty |= dirtyPanel
+			}
 		}
 	case endMsg:
 		cmd = m.quit(msg)
+	case marginsMsg:
+		if m.margins != bool(msg) {
+			m.margins = bool(msg)
+			m.dirty |= dirtyAll
+		}
 	case bannerTick:
 		m.ticking = false
 		if m.phase == phaseChat && len(m.invites) > 0 {
@@ -365,6 +376,18 @@ func (m *model) handle(msg tea.Msg) (cmd tea.Cmd) {
 		m.wheel(msg.Mouse())
 	}
 	return cmd
+}
+
+// itemFor is the item of a message: shared with everyone, unless it is
+// this person's own or names them, which they see drawn apart.
+func (m *model) itemFor(ev *room.Event) item {
+	switch {
+	case ev.From == m.name:
+		return item{ev: ev, note: &note{mark: markOwn}}
+	case mentions(ev.Text, m.name):
+		return item{ev: ev, note: &note{mark: markMention}}
+	}
+	return item{ev: ev}
 }
 
 // bannerTick redraws the banner's time left.
@@ -401,7 +424,7 @@ func (m *model) apply(ev *room.Event) {
 	}
 	switch ev.Kind {
 	case room.Message:
-		m.add(main, item{ev: ev})
+		m.add(main, m.itemFor(ev))
 		if ev.From != m.name && (m.bell == bellAll || mentions(ev.Text, m.name)) {
 			m.alert()
 		}
@@ -460,7 +483,7 @@ func (m *model) apply(ev *room.Event) {
 		m.alert()
 	case room.PrivateMessage:
 		if t := m.chatTab(ev.Chat); t != nil {
-			m.add(t, item{ev: ev})
+			m.add(t, m.itemFor(ev))
 			if ev.From != m.name && t != here {
 				m.alert()
 			}

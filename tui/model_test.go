@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -48,6 +49,8 @@ func (l lobby) Identify(name string) (Ignored, bool) {
 }
 func (lobby) Ignores() []Ignored                     { return nil }
 func (lobby) SaveIgnores([]Ignored) error            { return nil }
+func (lobby) Status(string) Status                   { return Status{} }
+func (lobby) SetAway(bool, string)                   {}
 func (lobby) Moderate(string, string) (string, bool) { return "", true }
 
 // testModel makes a model as Run would, writing to out.
@@ -284,6 +287,9 @@ func TestNameColoursAreStableAndReadable(t *testing.T) {
 	if len(seen) < 4 {
 		t.Errorf("eight names share %d colours", len(seen))
 	}
+	if n := len(themeFor(colorprofile.ANSI).names); n < 10 {
+		t.Errorf("%d name styles on a 16-colour terminal, want at least 10", n)
+	}
 	for _, c := range palette16 {
 		if c == ansi.Yellow || c == ansi.White || c == ansi.Black || c > ansi.White {
 			t.Errorf("16-colour palette holds %v, unreadable on one background", c)
@@ -463,5 +469,35 @@ func TestSentLinesAreBounded(t *testing.T) {
 	}
 	if got != "draft" {
 		t.Errorf("walking forward ends at %q, want the draft", got)
+	}
+}
+
+// Your own messages and those naming you are drawn apart, for you alone:
+// the others' copies are the shared lines.
+func TestOwnMessagesAndMentionsAreDrawnApart(t *testing.T) {
+	r := room.New(room.Options{MessageBurst: 100})
+	var out bytes.Buffer
+	m := testModel(r, &out, 80, 24)
+	m.start("bob")
+	m.Update(resizeMsg{80, 24})
+	alice, _ := r.Join("alice", "")
+	m.member.Take(nil)
+	th := m.th
+	for _, c := range []struct {
+		say  func() error
+		want string
+	}{
+		{func() error { return alice.Say("plain") }, th.name("alice") + "alice" + th.reset + ": plain"},
+		{func() error { return alice.Say("hi bob") }, th.name("alice") + "alice" + th.reset + th.tabUnread + ": hi bob"},
+		{func() error { return m.member.Say("mine") }, th.name("bob") + th.self + "bob" + th.reset + ": mine"},
+	} {
+		out.Reset()
+		if err := c.say(); err != nil {
+			t.Fatal(err)
+		}
+		m.Update(eventsMsg(m.member.Take(nil)))
+		if !strings.Contains(out.String(), c.want) {
+			t.Errorf("drew %q, want it to hold %q", out.String(), c.want)
+		}
 	}
 }

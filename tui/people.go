@@ -70,7 +70,7 @@ func (m *model) drawPeople(b *bytes.Buffer, l layout) {
 	if total > rows {
 		header += fmt.Sprintf("rows %d-%d of %d · ", m.people.top+1, min(m.people.top+rows, total), total)
 	}
-	header += "click a name to invite · ~ guest · wheel or PgUp/PgDn scrolls "
+	header += "click a name to invite · ~ guest · z away · wheel or PgUp/PgDn scrolls "
 	const closeLabel = "[ Esc ]"
 	hw := max(m.width-len(closeLabel)-1, 0)
 	header = ansi.TruncateWc(header, hw, "…")
@@ -85,10 +85,7 @@ func (m *model) drawPeople(b *bytes.Buffer, l layout) {
 				break
 			}
 			name := m.online.At(i)
-			mark, style := " ", m.th.name(name)
-			if m.dir.Guest(name) {
-				mark = "~"
-			}
+			mark, style := m.markOf(name)
 			if name == m.name {
 				style += m.th.self
 			}
@@ -100,4 +97,94 @@ func (m *model) drawPeople(b *bytes.Buffer, l layout) {
 		}
 		line(b, y, s.String())
 	}
+}
+
+// The people panel: on a wide terminal that has left and right margins
+// (DECLRMM, which it says it has when asked at the start), everyone online
+// is listed down the right, beside the stream. The stream scrolls between
+// margins that leave the panel be, so a message costs the panel nothing.
+// A terminal without margins keeps the list behind the top bar.
+
+const (
+	panelMinWidth = 110
+	panelWidth    = peopleCell + 1 // and a rule on its left
+	// askMargins asks whether the terminal has left and right margins;
+	// the answer (DECRPM) arrives as input: marginsMsg.
+	askMargins = "\x1b[?69$p"
+)
+
+// marginsMsg says whether the terminal has left and right margins.
+type marginsMsg bool
+
+// hasPanel reports whether the people panel is shown at this size.
+func (m *model) hasPanel() bool {
+	return m.margins && !m.lineMode && m.phase == phaseChat && m.width >= panelMinWidth
+}
+
+// streamWidth is the width the stream's lines are laid out for.
+func (m *model) streamWidth() int {
+	if m.hasPanel() {
+		return m.width - panelWidth
+	}
+	return m.width
+}
+
+// scrollPanel moves the panel's list by n names (n > 0: down).
+func (m *model) scrollPanel(n int) {
+	rows := m.layout().streamRows() - 1
+	top := min(max(m.panelTop+n, 0), max(m.online.Len()-rows, 0))
+	if top != m.panelTop {
+		m.panelTop = top
+		m.dirty |= dirtyPanel
+	}
+}
+
+// drawPanel draws the people panel, if there is one.
+func (m *model) drawPanel(b *bytes.Buffer, l layout) {
+	m.hits = dropHits(m.hits, hitPanel)
+	if l.panelX < 0 || m.people != nil {
+		return
+	}
+	n := m.online.Len()
+	rows := l.streamRows() - 1
+	m.panelTop = min(m.panelTop, max(n-rows, 0))
+	rule := m.th.key + "│" + m.th.reset
+	head := fmt.Sprintf(" %d online", n)
+	if n > rows {
+		head += fmt.Sprintf(" · %d-%d", m.panelTop+1, min(m.panelTop+rows, n))
+	}
+	moveTo(b, l.streamTop, l.panelX)
+	b.WriteString("\x1b[K" + rule + m.th.bar + ansi.TruncateWc(head, panelWidth-1, "…") + m.th.reset)
+	for r := range rows {
+		y := l.streamTop + 1 + r
+		moveTo(b, y, l.panelX)
+		b.WriteString("\x1b[K" + rule)
+		i := m.panelTop + r
+		if i >= n {
+			continue
+		}
+		name := m.online.At(i)
+		mark, style := m.markOf(name)
+		if name == m.name {
+			style += m.th.self
+		}
+		b.WriteString(mark + style + name + m.th.reset)
+		if name != m.name {
+			m.hits = append(m.hits, hit{kind: hitPanel, row: y, x0: l.panelX + 1, x1: l.panelX + 2 + len(name), name: name})
+		}
+	}
+}
+
+// markOf is the mark and style a name has in the people list: "~" a guest,
+// "z" someone away (dimmed).
+func (m *model) markOf(name string) (mark, style string) {
+	st := m.dir.Status(name)
+	mark, style = " ", m.th.name(name)
+	switch {
+	case st.Away:
+		mark, style = "z", m.th.quiet
+	case st.Guest:
+		mark = "~"
+	}
+	return mark, style
 }

@@ -8,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	uv "github.com/charmbracelet/ultraviolet"
+	"github.com/charmbracelet/x/ansi"
 	"golang.org/x/time/rate"
 )
 
@@ -155,6 +156,10 @@ func appendEvent(out []inputMsg, ev uv.Event, size int) []inputMsg {
 		return append(out, inputMsg{tea.MouseReleaseMsg(e), size})
 	case uv.MouseWheelEvent:
 		return append(out, inputMsg{tea.MouseWheelMsg(e), size})
+	case uv.ModeReportEvent:
+		if e.Mode == ansi.ModeLeftRightMargin {
+			return append(out, inputMsg{marginsMsg(!e.Value.IsNotRecognized()), size})
+		}
 	case uv.MultiEvent:
 		for _, sub := range e {
 			out = appendEvent(out, sub, 0)

@@ -23,13 +23,27 @@ type item struct {
 	note *note
 }
 
-// note is a line a session wrote for its own user.
+// note is a line a session wrote for its own user; beside an event, it
+// marks the event as this person's own or as naming them, drawn apart.
 type note struct {
 	text  string
 	alert bool // it reports a refusal or an error
 	quiet bool // it is who came and went
 	at    time.Time
+
+	mark  mark
+	lines []string // the marked event, drawn for width and th
+	width int
+	th    *theme
 }
+
+// mark says why an event is drawn apart for this person alone.
+type mark uint8
+
+const (
+	markOwn     mark = iota + 1 // their own message: the name stands out
+	markMention                 // a message that names them: in bold
+)
 
 // quiet is whether it says who came and went, which marks nothing unread.
 func (it item) quiet() bool { return it.note != nil && it.note.quiet }
@@ -37,6 +51,13 @@ func (it item) quiet() bool { return it.note != nil && it.note.quiet }
 // lines renders it for a stream width cells wide. Room events come from the
 // shared cache; notes are few and rendered each time.
 func (it *item) lines(th *theme, width int) []string {
+	if it.ev != nil && it.note != nil {
+		n := it.note
+		if n.th != th || n.width != width {
+			n.lines, n.th, n.width = renderMarked(th, it.ev, width, n.mark), th, width
+		}
+		return n.lines
+	}
 	if it.ev != nil {
 		return sharedLines.get(th, it.ev, width)
 	}
@@ -49,6 +70,22 @@ func (it *item) lines(th *theme, width int) []string {
 		style = th.quiet
 	}
 	return layoutLines(th, n.at, width, n.text, style, 0, "")
+}
+
+// renderMarked draws a message as this person alone sees it: their own
+// with the name underlined, one naming them in bold.
+func renderMarked(th *theme, ev *room.Event, width int, mk mark) []string {
+	if ev.Action {
+		return renderEvent(th, ev, width)
+	}
+	name, text := th.name(ev.From), ""
+	switch mk {
+	case markOwn:
+		name += th.self
+	case markMention:
+		text = th.tabUnread
+	}
+	return layoutLines(th, ev.Time, width, ev.From+": "+ev.Text, text, len(ev.From), name)
 }
 
 // renderEvent draws a room event as lines of at most width cells.

@@ -134,7 +134,7 @@ func Run(ctx context.Context, o Options) reason.Reason {
 		tea.WithColorProfile(th.profile),
 		tea.WithFPS(1),
 	)
-	on, off := modesOn+mouseOn, modesOff
+	on, off := modesOn+mouseOn+askMargins, modesOff
 	if lineMode {
 		on, off = "", "\r\n"
 	}

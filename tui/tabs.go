@@ -138,7 +138,7 @@ func (m *model) add(t *tab, it item) {
 	}
 	if t.scroll > 0 {
 		// Keep the view where it is; the tab bar counts what is below.
-		t.scroll += len(it.lines(m.th, m.width))
+		t.scroll += len(it.lines(m.th, m.streamWidth()))
 		if !it.quiet() {
 			t.unseen++
 			m.dirty |= dirtyTabs
@@ -148,7 +148,7 @@ func (m *model) add(t *tab, it item) {
 	if m.dirty&(dirtyAll|dirtyStream) != 0 {
 		return
 	}
-	lines := it.lines(m.th, m.width)
+	lines := it.lines(m.th, m.streamWidth())
 	m.pending = append(m.pending, lines...)
 	if lay := m.layout(); len(m.pending) > lay.streamRows() {
 		m.dirty |= dirtyStream
@@ -172,7 +172,7 @@ func (m *model) scrollBy(n int) {
 	// How far up can we go? Count lines until we have enough.
 	total := 0
 	for i := len(t.items) - 1; i >= 0 && total < want+rows; i-- {
-		total += len(t.items[i].lines(m.th, m.width))
+		total += len(t.items[i].lines(m.th, m.streamWidth()))
 	}
 	want = min(want, max(total-rows, 0))
 	if want == t.scroll {

@@ -98,8 +98,10 @@ func newTheme(p colorprofile.Profile) *theme {
 			t.names = append(t.names, ansi.NewStyle().Bold().ForegroundColor(ansi.IndexedColor(c)).String())
 		}
 	case colour:
+		// Five colours readable on any background, bold and not: ten
+		// styles (a terminal that shows bold as bright shows ten colours).
 		for _, c := range palette16 {
-			t.names = append(t.names, ansi.NewStyle().Bold().ForegroundColor(c).String())
+			t.names = append(t.names, ansi.NewStyle().Bold().ForegroundColor(c).String(), ansi.NewStyle().ForegroundColor(c).String())
 		}
 	default:
 		t.names = []string{ansi.NewStyle().Bold().String()}
