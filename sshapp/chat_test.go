@@ -455,3 +455,17 @@ func TestAwayAndBack(t *testing.T) {
 	bob.Click(1, 0)
 	testkit.WaitRow(t, bob, 3, `^~alice +~bob$`)
 }
+
+// A URL reaches the screen whole and as a hyperlink (OSC 8).
+func TestURLsArriveWholeAndLinked(t *testing.T) {
+	ts := testserver.Start(t, quick)
+	var raw testkit.LogBuffer
+	alice := testkit.Join(t, ts.Addr, "alice", termtest.Options{Width: 50, Height: 12, Output: &raw})
+	bob := testkit.Join(t, ts.Addr, "bob")
+	url := "https://example.com/some-path-here"
+	testkit.Say(t, bob, "look at this one: "+url)
+	testkit.WaitText(t, alice, "      "+url)
+	if !strings.Contains(raw.String(), "\x1b]8;;"+url+"\x1b\\"+url+"\x1b]8;;\x1b\\") {
+		t.Errorf("no hyperlink in %q", raw.String())
+	}
+}

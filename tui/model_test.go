@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"chatroom/internal/termtest"
 	"chatroom/room"
@@ -498,6 +499,23 @@ func TestOwnMessagesAndMentionsAreDrawnApart(t *testing.T) {
 		m.Update(eventsMsg(m.member.Take(nil)))
 		if !strings.Contains(out.String(), c.want) {
 			t.Errorf("drew %q, want it to hold %q", out.String(), c.want)
+		}
+	}
+}
+
+// A URL that fits in a line is never broken, even at a hyphen, and is a
+// hyperlink; a fragment of one too long for a line is not.
+func TestURLsAreWholeAndLinked(t *testing.T) {
+	th := themeFor(colorprofile.ANSI256).timeless(true)
+	url := "https://ex.com/abc-defghijk"
+	lines := layoutLines(th, time.Now(), 42, "see this and that "+url+" ok", "", 0, "")
+	if len(lines) != 2 || !strings.HasPrefix(strings.TrimLeft(lines[1], " "), "\x1b]8;;"+url+"\x1b\\"+url+"\x1b]8;;\x1b\\") {
+		t.Errorf("lines %q", lines)
+	}
+	long := "https://example.com/" + strings.Repeat("x", 60)
+	for _, l := range layoutLines(th, time.Now(), 42, "see "+long, "", 0, "") {
+		if strings.Contains(l, "\x1b]8;;") {
+			t.Errorf("a fragment was linked: %q", l)
 		}
 	}
 }

@@ -122,8 +122,13 @@ func layoutLines(th *theme, at time.Time, width int, text, style string, nameLen
 	body := max(width-g, 1)
 	var out []string
 	for p, para := range strings.Split(text, "\n") {
+		orig := para
+		para, swapped := protectURLs(para)
 		wrapped := strings.Split(ansi.WrapWc(para, body, ""), "\n")
 		for i, l := range wrapped {
+			if swapped {
+				l = strings.ReplaceAll(l, nbHyphen, "-")
+			}
 			var b strings.Builder
 			switch {
 			case p == 0 && i == 0 && th.noTime:
@@ -138,6 +143,7 @@ func layoutLines(th *theme, at time.Time, width int, text, style string, nameLen
 				b.WriteString(nameStyle + l[:n] + th.reset)
 				l = l[n:]
 			}
+			l = linkify(l, orig)
 			if style != "" && l != "" {
 				b.WriteString(style + l + th.reset)
 			} else {
