@@ -479,12 +479,14 @@ func (m *model) drawBanner(b *bytes.Buffer, l layout) {
 				hit{kind: hitOK, row: l.bannerRow, x0: x, x1: x + len(ok)},
 				hit{kind: hitCancel, row: l.bannerRow, x0: x + len(ok) + 1, x1: x + len(ok) + 1 + len(cancel)},
 			)
-			line(b, l.bannerRow, m.th.tabUnread+text+m.th.reset+m.th.tabActive+ok+m.th.reset+" "+cancel+m.th.key+tail)
+			bg := m.th.banner
+			pad := strings.Repeat(" ", max(m.width-tw-len(ok)-1-len(cancel)-ansi.StringWidth(tail), 0))
+			line(b, l.bannerRow, bg+m.th.tabUnread+text+m.th.reset+m.th.tabActive+ok+m.th.reset+bg+" "+cancel+tail+pad)
 			return
 		}
 	}
 	// Narrower than the buttons: the keys still answer.
-	line(b, l.bannerRow, m.th.tabUnread+ansi.TruncateWc(" "+inv.From+" invites you: Alt+Y/Alt+N", m.width, "…"))
+	line(b, l.bannerRow, m.th.banner+m.th.tabUnread+ansi.TruncateWc(" "+inv.From+" invites you: Alt+Y/Alt+N", m.width, "…"))
 }
 
 // promptFor is the input line's prompt: where Enter sends.
@@ -496,13 +498,16 @@ func (m *model) promptFor(t *tab) string {
 	return title + " › "
 }
 
-// drawInput draws the input line and remembers where the cursor goes.
+// drawInput draws the input line, on a background of its own across the
+// row, and remembers where the cursor goes.
 func (m *model) drawInput(b *bytes.Buffer, l layout) {
 	p := m.promptFor(m.tabs[m.active])
 	pw := ansi.StringWidthWc(p)
 	text, col := m.input.view(max(m.width-pw, 1))
 	m.cursorCol = min(pw+col, m.width-1)
-	line(b, l.inputRow, m.th.key+p+m.th.reset+text)
+	pad := strings.Repeat(" ", max(m.width-pw-ansi.StringWidthWc(text), 0))
+	bg := m.th.input
+	line(b, l.inputRow, bg+m.th.key+p+m.th.reset+bg+text+pad)
 }
 
 func (m *model) placeCursor(b *bytes.Buffer, l layout) {

@@ -24,6 +24,8 @@ type theme struct {
 	tabActive string
 	tabUnread string
 	key       string // key hints
+	input     string // the input row: a background of its own
+	banner    string // the invitation banner's row
 }
 
 // Name colours are mid-tones: readable on dark and on light backgrounds.
@@ -91,6 +93,17 @@ func newTheme(p colorprofile.Profile) *theme {
 		tabActive: ansi.NewStyle().Reverse(true).Bold().String(),
 		tabUnread: ansi.NewStyle().Bold().String(),
 		key:       ansi.NewStyle().Faint().String(),
+	}
+	// The input row and the banner have colours of their own, foreground
+	// and background both, so that they read on a dark or a light
+	// terminal alike; with 16 colours the banner is reversed and the input
+	// row plain.
+	switch {
+	case p >= colorprofile.ANSI256:
+		t.input = ansi.NewStyle().BackgroundColor(ansi.IndexedColor(236)).ForegroundColor(ansi.IndexedColor(252)).String()
+		t.banner = ansi.NewStyle().BackgroundColor(ansi.IndexedColor(24)).ForegroundColor(ansi.IndexedColor(231)).String()
+	case colour:
+		t.banner = ansi.NewStyle().Reverse(true).String()
 	}
 	switch {
 	case p >= colorprofile.ANSI256:
