@@ -481,7 +481,7 @@ func (m *model) drawBanner(b *bytes.Buffer, l layout) {
 			)
 			bg := m.th.banner
 			pad := strings.Repeat(" ", max(m.width-tw-len(ok)-1-len(cancel)-ansi.StringWidth(tail), 0))
-			line(b, l.bannerRow, bg+m.th.tabUnread+text+m.th.reset+m.th.tabActive+ok+m.th.reset+bg+" "+cancel+tail+pad)
+			line(b, l.bannerRow, bg+m.th.tabUnread+text+m.th.reset+m.th.button+ok+m.th.reset+bg+" "+cancel+tail+pad)
 			return
 		}
 	}

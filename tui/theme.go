@@ -26,6 +26,7 @@ type theme struct {
 	key       string // key hints
 	input     string // the input row: a background of its own
 	banner    string // the invitation banner's row
+	button    string // the banner's OK
 }
 
 // Name colours are mid-tones: readable on dark and on light backgrounds.
@@ -100,10 +101,16 @@ func newTheme(p colorprofile.Profile) *theme {
 	// row plain.
 	switch {
 	case p >= colorprofile.ANSI256:
+		t.bar = ansi.NewStyle().Bold().BackgroundColor(ansi.IndexedColor(238)).ForegroundColor(ansi.IndexedColor(231)).String()
+		t.tabActive = ansi.NewStyle().Bold().BackgroundColor(ansi.IndexedColor(31)).ForegroundColor(ansi.IndexedColor(231)).String()
 		t.input = ansi.NewStyle().BackgroundColor(ansi.IndexedColor(236)).ForegroundColor(ansi.IndexedColor(252)).String()
 		t.banner = ansi.NewStyle().BackgroundColor(ansi.IndexedColor(24)).ForegroundColor(ansi.IndexedColor(231)).String()
+		t.button = ansi.NewStyle().Bold().BackgroundColor(ansi.IndexedColor(231)).ForegroundColor(ansi.IndexedColor(24)).String()
 	case colour:
 		t.banner = ansi.NewStyle().Reverse(true).String()
+	}
+	if t.button == "" {
+		t.button = t.tabActive
 	}
 	switch {
 	case p >= colorprofile.ANSI256:

@@ -50,6 +50,13 @@ func NewTerminal(w, h int) *Terminal {
 	return t
 }
 
+// Render is the screen with its colours and styles, as ANSI text.
+func (t *Terminal) Render() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.term.Render()
+}
+
 // Bells is how many times the bell has rung.
 func (t *Terminal) Bells() int {
 	t.mu.Lock()
