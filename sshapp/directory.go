@@ -214,12 +214,6 @@ func (st *seat) leave() {
 	}
 }
 
-// Guest reports whether the person online as name has no key.
-func (st *seat) Guest(name string) bool {
-	e, ok := st.h.directory.get(name)
-	return ok && e.id.guest()
-}
-
 // Moderator reports whether this person may moderate, now.
 func (st *seat) Moderator() bool { return st.h.moderator(st.id) }
 
@@ -273,8 +267,8 @@ func (st *seat) Status(name string) tui.Status {
 		return tui.Status{}
 	}
 	s := tui.Status{Guest: e.id.guest()}
-	if why := e.away.Load(); why != nil {
-		s.Away, s.AwayWhy = true, *why
+	if e.away.Load() != nil {
+		s.Away = true
 	}
 	return s
 }

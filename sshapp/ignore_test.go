@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"chatroom/internal/termtest"
 	"chatroom/internal/testkit"
 	"chatroom/internal/testserver"
 	"chatroom/room"
@@ -35,9 +36,14 @@ func TestIgnoringHidesAndRefusesWithoutTelling(t *testing.T) {
 			t.Errorf("alice sees %q from someone she ignores:\n%s", text, alice.Screen())
 		}
 	}
-	testkit.Say(t, bob, "hello alice")
-	testkit.WaitText(t, carol, "bob: hello alice")
-	hidden("hello alice", "one")
+	// says has who say text, which carol sees and alice does not.
+	says := func(who *termtest.Client, name, text, marker string) {
+		t.Helper()
+		testkit.Say(t, who, text)
+		testkit.WaitText(t, carol, name+": "+text)
+		hidden(text, marker)
+	}
+	says(bob, "bob", "hello alice", "one")
 
 	// An invitation is refused in silence: bob hears only that it expired.
 	testkit.Say(t, bob, "/invite alice")
@@ -49,18 +55,14 @@ func TestIgnoringHidesAndRefusesWithoutTelling(t *testing.T) {
 	bob.Close()
 	testkit.WaitText(t, alice, "← bob left")
 	robert := testkit.Join(t, ts.Addr, "robert", testkit.WithKey(bobKey))
-	testkit.Say(t, robert, "it is me again")
-	testkit.WaitText(t, carol, "robert: it is me again")
-	hidden("it is me again", "three")
+	says(robert, "robert", "it is me again", "three")
 
 	// The list is alice's key's: it is there on her next visit.
 	alice.Close()
 	alice = testkit.Join(t, ts.Addr, "alice", testkit.WithKey(aliceKey))
 	testkit.Say(t, alice, "/ignored")
 	testkit.WaitText(t, alice, "You ignore: bob (SHA256:")
-	testkit.Say(t, robert, "still hidden")
-	testkit.WaitText(t, carol, "robert: still hidden")
-	hidden("still hidden", "four")
+	says(robert, "robert", "still hidden", "four")
 	testkit.Say(t, alice, "/unignore bob")
 	testkit.WaitText(t, alice, "You no longer ignore bob.")
 	testkit.Say(t, robert, "shown now")

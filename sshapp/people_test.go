@@ -16,15 +16,7 @@ import (
 // list of everyone, which scrolls, and a click on a name invites them.
 func TestEveryoneOnlineCanBeInvitedInTwoGestures(t *testing.T) {
 	ts := testserver.Start(t, quick)
-	members := map[string]room.Member{}
-	for i := range 3000 {
-		name := fmt.Sprintf("u%04d", i)
-		m, err := ts.Room.Join(name, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		members[name] = m
-	}
+	members := joinMany(t, ts.Room, 3000)
 	viewer := testkit.Join(t, ts.Addr, "viewer")
 	testkit.WaitRow(t, viewer, 0, `^ 3001 online .* \+\d+ more$`)
 	viewer.Click(testkit.Find(t, viewer, 0, "more"), 0)
@@ -67,15 +59,7 @@ func TestEveryoneOnlineCanBeInvitedInTwoGestures(t *testing.T) {
 // name invites.
 func TestAWideTerminalHasAPeoplePanel(t *testing.T) {
 	ts := testserver.Start(t, quick)
-	members := map[string]room.Member{}
-	for i := range 3000 {
-		name := fmt.Sprintf("u%04d", i)
-		m, err := ts.Room.Join(name, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		members[name] = m
-	}
+	members := joinMany(t, ts.Room, 3000)
 	viewer := testkit.Join(t, ts.Addr, "viewer", termtest.Options{Width: 120, Height: 30})
 	panelX := 120 - 28
 	cell := func(y int) string {
@@ -108,4 +92,19 @@ func TestAWideTerminalHasAPeoplePanel(t *testing.T) {
 	}) {
 		t.Error("u0032 was not invited")
 	}
+}
+
+// joinMany puts n members, u0000 on, in the room through the broker.
+func joinMany(t *testing.T, r *room.Room, n int) map[string]room.Member {
+	t.Helper()
+	members := map[string]room.Member{}
+	for i := range n {
+		name := fmt.Sprintf("u%04d", i)
+		m, err := r.Join(name, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		members[name] = m
+	}
+	return members
 }

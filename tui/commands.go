@@ -22,8 +22,6 @@ type Directory interface {
 	Join(name string) (mem room.Member, notice string, err error)
 	// Whois describes the person called name, in one line.
 	Whois(name string) string
-	// Guest reports whether the person online as name has no key.
-	Guest(name string) bool
 	// Identify says who the person online as name is, for /ignore.
 	Identify(name string) (Ignored, bool)
 	// Ignores is whom this person ignores, as saved: a key-holder's list
@@ -192,7 +190,7 @@ func (m *model) whoCmd(string) tea.Cmd {
 	names := make([]string, min(online.Len(), whoShows))
 	for i := range names {
 		names[i] = online.At(i)
-		if m.dir.Guest(names[i]) {
+		if m.dir.Status(names[i]).Guest {
 			names[i] += " (guest)"
 		}
 	}
@@ -355,15 +353,12 @@ func (m *model) meCmd(text string) tea.Cmd {
 
 // Status is how the people list marks someone.
 type Status struct {
-	Guest   bool   // no key
-	Away    bool   // /away
-	AwayWhy string // what they said, if anything
+	Guest bool // no key
+	Away  bool // /away
 }
 
 func (m *model) awayCmd(why string) tea.Cmd {
-	why = clean.Line(why, 80)
-	m.away = true
-	m.dir.SetAway(true, why)
+	m.dir.SetAway(true, clean.Line(why, 80))
 	m.note(m.tabs[m.active], false, "You are marked away; /back, or your next message, ends it.")
 	return nil
 }
@@ -375,8 +370,7 @@ func (m *model) backCmd(string) tea.Cmd {
 
 // back ends an /away.
 func (m *model) back() {
-	if m.away {
-		m.away = false
+	if m.dir.Status(m.name).Away {
 		m.dir.SetAway(false, "")
 		m.note(m.tabs[m.active], false, "You are back.")
 	}

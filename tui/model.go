@@ -92,7 +92,6 @@ type model struct {
 	maxIgnores    int
 	bell          bellMode
 	quiet         bool          // join and leave notices are hidden (/quiet)
-	away          bool          // this person said /away
 	ring          bool          // ring the bell with the next write
 	titled        int           // the unread count the window title shows, -1 at first
 	mouse         bool          // mouse reporting is on

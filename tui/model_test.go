@@ -37,7 +37,6 @@ func (l lobby) Join(name string) (room.Member, string, error) {
 	return m, "", err
 }
 func (lobby) Whois(name string) string { return name + ": nothing known." }
-func (lobby) Guest(string) bool        { return false }
 func (lobby) Moderator() bool          { return false }
 func (l lobby) Identify(name string) (Ignored, bool) {
 	on := l.r.Online()

@@ -86,9 +86,6 @@ func (m *model) drawPeople(b *bytes.Buffer, l layout) {
 			}
 			name := m.online.At(i)
 			mark, style := m.markOf(name)
-			if name == m.name {
-				style += m.th.self
-			}
 			x := c * peopleCell
 			s.WriteString(mark + style + name + m.th.reset + strings.Repeat(" ", peopleCell-1-len(name)))
 			if name != m.name {
@@ -165,9 +162,6 @@ func (m *model) drawPanel(b *bytes.Buffer, l layout) {
 		}
 		name := m.online.At(i)
 		mark, style := m.markOf(name)
-		if name == m.name {
-			style += m.th.self
-		}
 		b.WriteString(mark + style + name + m.th.reset)
 		if name != m.name {
 			m.hits = append(m.hits, hit{kind: hitPanel, row: y, x0: l.panelX + 1, x1: l.panelX + 2 + len(name), name: name})
@@ -175,8 +169,8 @@ func (m *model) drawPanel(b *bytes.Buffer, l layout) {
 	}
 }
 
-// markOf is the mark and style a name has in the people list: "~" a guest,
-// "z" someone away (dimmed).
+// markOf is the mark and style a name has in the people list and panel:
+// "~" a guest, "z" someone away (dimmed); mine underlined.
 func (m *model) markOf(name string) (mark, style string) {
 	st := m.dir.Status(name)
 	mark, style = " ", m.th.name(name)
@@ -185,6 +179,9 @@ func (m *model) markOf(name string) (mark, style string) {
 		mark, style = "z", m.th.quiet
 	case st.Guest:
 		mark = "~"
+	}
+	if name == m.name {
+		style += m.th.self
 	}
 	return mark, style
 }
