@@ -469,3 +469,24 @@ func TestURLsArriveWholeAndLinked(t *testing.T) {
 		t.Errorf("no hyperlink in %q", raw.String())
 	}
 }
+
+// Over SSH, one's own messages have the name underlined and a message
+// naming one is bold, on one's own screen only.
+func TestOwnMessagesAndMentionsStandOut(t *testing.T) {
+	ts := testserver.Start(t, quick)
+	var bobRaw, carolRaw testkit.LogBuffer
+	alice := testkit.Join(t, ts.Addr, "alice")
+	bob := testkit.Join(t, ts.Addr, "bob", termtest.Options{Output: &bobRaw})
+	carol := testkit.Join(t, ts.Addr, "carol", termtest.Options{Output: &carolRaw})
+	testkit.Say(t, alice, "hey bob, look")
+	testkit.Say(t, bob, "mine")
+	testkit.WaitText(t, carol, "bob: mine")
+	testkit.WaitText(t, bob, "bob: mine")
+	const bold, underlined = "\x1b[1m: hey bob, look", "\x1b[1;4mbob\x1b[m: mine"
+	if s := bobRaw.String(); !strings.Contains(s, bold) || !strings.Contains(s, underlined) {
+		t.Errorf("bob's screen has neither the mention in bold nor his name underlined: %q", s)
+	}
+	if s := carolRaw.String(); strings.Contains(s, bold) || strings.Contains(s, underlined) {
+		t.Errorf("carol's screen marks bob's messages: %q", s)
+	}
+}
