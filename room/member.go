@@ -48,7 +48,7 @@ func (m *member) NewsRead() {
 }
 
 // Take appends the waiting events, oldest first, to buf and returns it.
-func (m *member) Take(buf []*Event) []*Event { return m.q.take(buf, m.room.opts.Now()) }
+func (m *member) Take(buf []*Event) []*Event { return m.q.take(buf, m.room.opts.Now) }
 
 // Done is closed when the member is out of the room: it left, was removed,
 // or the room closed. Events already waiting can still be taken.

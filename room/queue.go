@@ -60,10 +60,10 @@ func (q *queue) dropOne() {
 
 // take appends every waiting event to buf, after a Skipped event if some
 // were dropped.
-func (q *queue) take(buf []*Event, now time.Time) []*Event {
+func (q *queue) take(buf []*Event, now func() time.Time) []*Event {
 	q.mu.Lock()
 	if q.skipped > 0 {
-		buf = append(buf, &Event{Kind: Skipped, Time: now, Skipped: q.skipped})
+		buf = append(buf, &Event{Kind: Skipped, Time: now(), Skipped: q.skipped})
 		q.skipped = 0
 	}
 	buf = append(buf, q.evs...)
