@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ type config struct {
 	adminKeys     string        // authorized_keys of the moderators
 	newNames      int           // names one address may bind per hour; 0: no limit
 	nameTTL       time.Duration // a name unused this long is released
+	proxyFrom     []netip.Prefix // balancers that send a PROXY protocol header
 	limits        sshd.Limits
 	session       tui.Limits
 	room          room.Options
@@ -65,6 +67,7 @@ func settings(c *config, getenv func(string) string) []setting {
 		{"Names", "new-names-per-hour", "N", "names one address (IPv6: one /64) may bind per hour; past it a new key joins with its name unbound (off: no limit; loopback exempt unless --limit-loopback)", (*limit)(&c.newNames), "10"},
 		{"Names", "name-ttl", "DUR", "a name unused this long is released by an hourly sweep", (*duration)(&c.nameTTL), "365d"},
 
+		{"Connections", "proxy-from", "ADDRS", "load balancers (addresses or CIDRs, comma-separated) whose connections open with a PROXY protocol header (v1 or v2) naming the client", (*prefixes)(&c.proxyFrom), "none"},
 		{"Connections", "version-timeout", "DUR", "time a new connection has to send its SSH version line", (*duration)(&l.VersionTimeout), d.VersionTimeout.String()},
 		{"Connections", "handshake-timeout", "DUR", "time allowed for the SSH handshake", (*duration)(&l.HandshakeTimeout), d.HandshakeTimeout.String()},
 		{"Connections", "max-unauthenticated", "N", "connections in their handshake at once (about 18 KiB each)", (*count)(&l.MaxUnauthenticated), itoa(d.MaxUnauthenticated)},
@@ -166,6 +169,7 @@ type (
 	duration        time.Duration
 	boolean         bool
 	rate            float64
+	prefixes        []netip.Prefix
 )
 
 // durationString shows whole days as days.
@@ -180,6 +184,34 @@ var errPositive = errors.New("must be more than zero")
 
 func (v *text) String() string     { return string(*v) }
 func (v *text) Set(s string) error { *v = text(s); return nil }
+
+func (v *prefixes) String() string {
+	var ss []string
+	for _, p := range *v {
+		ss = append(ss, p.String())
+	}
+	return strings.Join(ss, ",")
+}
+
+// Set takes addresses and CIDRs; an address is a prefix of its full length.
+func (v *prefixes) Set(s string) error {
+	*v = nil
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" || f == "none" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return fmt.Errorf("%q is not an address or a CIDR (like 10.0.0.5 or 10.0.0.0/24)", f)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		*v = append(*v, p.Masked())
+	}
+	return nil
+}
 
 func (v *address) String() string { return string(*v) }
 func (v *address) Set(s string) error {

@@ -133,7 +133,7 @@ func build(c config, log *slog.Logger, sd systemd.Manager) (*server, error) {
 		Limits: c.session, Logger: log, Observer: s.metrics,
 		NewNamesPerHour: c.newNames, LimitLoopback: c.limits.LimitLoopback})
 	s.ssh, err = sshd.New(sshd.Config{HostKey: hostKey, Logger: log, Limits: c.limits, Observer: s.metrics,
-		KeyOK: s.host.KeyOK, GuestOK: s.host.GuestOK, Handler: s.host.Serve})
+		KeyOK: s.host.KeyOK, GuestOK: s.host.GuestOK, Handler: s.host.Serve, ProxyFrom: c.proxyFrom})
 	if err != nil {
 		store.Close()
 		return nil, err

@@ -251,6 +251,7 @@ func TestBadValuesFailInOneLineNamingTheSetting(t *testing.T) {
 		{nil, []string{"--listen", "nonsense"}, "listen"},
 		{nil, []string{"--new-names-per-hour", "-1"}, "new-names-per-hour"},
 		{[]string{"CHATROOM_NAME_TTL=soon"}, nil, "CHATROOM_NAME_TTL"},
+		{nil, []string{"--proxy-from", "10.0.0.0/33"}, "proxy-from"},
 	} {
 		out, code := runBinary(t, tc.env, append(tc.args, "--data-dir", t.TempDir())...)
 		out = strings.TrimSpace(out)
@@ -260,6 +261,15 @@ func TestBadValuesFailInOneLineNamingTheSetting(t *testing.T) {
 		if lines := strings.Count(out, "\n") + 1; lines != 1 {
 			t.Errorf("%v %v: %d lines of complaint:\n%s", tc.env, tc.args, lines, out)
 		}
+	}
+}
+
+func TestABalancerListedInProxyFromNamesTheClient(t *testing.T) {
+	s := start(t, t.TempDir(), []string{"CHATROOM_PROXY_FROM=127.0.0.2, 10.9.0.0/16"}, "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+	testkit.Join(t, s.addr, "alice", termtest.Options{LocalIP: "127.0.0.2",
+		Preamble: []byte("PROXY TCP4 203.0.113.7 127.0.0.1 40000 2222\r\n")})
+	if !testkit.Eventually(func() bool { return strings.Contains(s.logs(), "remote=203.0.113.7:40000") }) {
+		t.Errorf("the log does not name the client:\n%s", s.logs())
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"chatroom/internal/reason"
 
 	"charm.land/ssh"
+	"github.com/pires/go-proxyproto"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -88,6 +90,11 @@ func (c *guardedConn) Close() error {
 // saying why (before the SSH version line, where RFC 4253 allows text) and
 // is closed.
 func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
+	if s.fromBalancer(conn.RemoteAddr()) {
+		if conn = s.unwrapProxy(conn); conn == nil {
+			return nil
+		}
+	}
 	t, why := s.guard.admit(conn.RemoteAddr())
 	if t == nil {
 		s.log.Info("refused", "remote", conn.RemoteAddr().String(), "why", why.why)
@@ -96,14 +103,14 @@ func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 		// line unread would reset the connection and lose ours.
 		_ = conn.SetDeadline(time.Now().Add(250 * time.Millisecond))
 		_, _ = io.WriteString(conn, "chatroom: "+why.text+"\r\n")
-		if tc, ok := conn.(*net.TCPConn); ok {
+		if tc := tcpConn(conn); tc != nil {
 			_ = tc.CloseWrite()
 			_, _ = io.Copy(io.Discard, io.LimitReader(conn, 4096))
 		}
 		_ = conn.Close()
 		return nil
 	}
-	if tc, ok := conn.(*net.TCPConn); ok {
+	if tc := tcpConn(conn); tc != nil {
 		_ = tc.SetWriteBuffer(s.limits.SendBuffer)
 	}
 	st := &connState{ticket: t, raw: conn, accepted: time.Now(), ptyRead: make(chan struct{})}
@@ -125,6 +132,53 @@ func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 		s.log.Info("connect", "remote", conn.RemoteAddr().String())
 	}
 	return &guardedConn{Conn: conn, st: st, s: s}
+}
+
+// fromBalancer reports whether addr is one of ProxyFrom.
+func (s *Server) fromBalancer(addr net.Addr) bool {
+	if len(s.cfg.ProxyFrom) == 0 {
+		return false
+	}
+	ta, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return false
+	}
+	ip, _ := netip.AddrFromSlice(ta.IP)
+	ip = ip.Unmap()
+	for _, p := range s.cfg.ProxyFrom {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// unwrapProxy reads the PROXY protocol header a balancer sends first, in
+// the connection's own goroutine, and returns the connection as the client
+// it speaks for; or closes it and returns nil if no valid header came
+// within the version timeout (a balancer sends it at once).
+func (s *Server) unwrapProxy(conn net.Conn) net.Conn {
+	pc := proxyproto.NewConn(conn, proxyproto.WithPolicy(proxyproto.REQUIRE),
+		proxyproto.SetReadHeaderTimeout(s.limits.VersionTimeout))
+	if pc.ProxyHeader() == nil {
+		s.log.Info("refused", "remote", conn.RemoteAddr().String(), "why", reason.NoProxyHeader)
+		s.obs.Refused(reason.NoProxyHeader)
+		_ = conn.Close()
+		return nil
+	}
+	return pc
+}
+
+// tcpConn is the TCP connection under c, or nil.
+func tcpConn(c net.Conn) *net.TCPConn {
+	switch c := c.(type) {
+	case *net.TCPConn:
+		return c
+	case *proxyproto.Conn:
+		tc, _ := c.TCPConn()
+		return tc
+	}
+	return nil
 }
 
 // serverConfig hooks the end of authentication: the connection stops

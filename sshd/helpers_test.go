@@ -27,16 +27,22 @@ type server struct {
 
 func start(t *testing.T, lim sshd.Limits, log ...io.Writer) *server {
 	t.Helper()
+	return startWith(t, func(c *sshd.Config) { c.Limits = lim }, log...)
+}
+
+// startWith starts a server whose Config tweak has set up.
+func startWith(t *testing.T, tweak func(*sshd.Config), log ...io.Writer) *server {
+	t.Helper()
 	s := &server{}
 	cfg := sshd.Config{
 		HostKey: testkit.HostKey(t),
-		Limits:  lim,
 		GuestOK: func(string) bool { return true },
 		Handler: func(ss *sshd.Session) {
 			s.handled.Add(1)
 			echo(ss)
 		},
 	}
+	tweak(&cfg)
 	if len(log) > 0 {
 		cfg.Logger = slog.New(slog.NewTextHandler(log[0], nil))
 	}

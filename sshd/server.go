@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,11 @@ type Config struct {
 	GuestOK func(user string) bool
 	// Handler runs each session that has a terminal, until it returns.
 	Handler func(*Session)
+	// ProxyFrom lists the load balancers: a connection from one of them
+	// must open with a PROXY protocol header (v1 or v2), and the address
+	// in it is the client's for limits, bans and logs. Others may not
+	// send one.
+	ProxyFrom []netip.Prefix
 }
 
 // Server is an SSH server that runs one Handler per terminal session.

@@ -202,7 +202,7 @@ func foldResizes(ctx context.Context, in <-chan ssh.Window, out chan Size) {
 // trying to deliver it for minutes.
 func resetConn(sess ssh.Session) {
 	if st := stateOf(sess.Context()); st != nil {
-		if tc, ok := st.raw.(*net.TCPConn); ok {
+		if tc := tcpConn(st.raw); tc != nil {
 			_ = tc.SetLinger(0)
 		}
 	}

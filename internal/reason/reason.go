@@ -22,6 +22,7 @@ const (
 	Subsystem                         // sftp and the like
 	SecondSession                     // a second session on one connection
 	Banned                            // a moderator's ban
+	NoProxyHeader                     // a balancer's connection without a PROXY header
 
 	// Ends: the server closed a connection or a session.
 	Keepalive      // no answer to keepalives
@@ -48,6 +49,7 @@ var table = [...]struct{ word, text string }{
 	Subsystem:       {"subsystem", "the %v subsystem is not available; connect with plain ssh to chat"},
 	SecondSession:   {"second_session", "chatroom allows one session per connection"},
 	Banned:          {"banned", "you are banned%v"},
+	NoProxyHeader:   {"no_proxy_header", "no PROXY protocol header from a balancer"},
 	Keepalive:       {"keepalive", "Disconnected: no answer to keepalives."},
 	WriteStall:      {"write_stall", "Disconnected: the connection stopped taking output."},
 	InputFlood:      {"input_flood", "Disconnected: more than %v KiB/s of input for 5 seconds."},

@@ -27,6 +27,7 @@ type Options struct {
 	LocalIP       string    // dial from this address (any 127.0.0.0/8 works on loopback)
 	Output        io.Writer // also copy the raw output here
 	Blind         bool      // keep no screen (a 4 MiB emulator): Screen is empty
+	Preamble      []byte    // written before SSH begins (a PROXY protocol header, as a balancer sends)
 }
 
 // Terminal is a screen: what is written to it is drawn by a terminal
@@ -140,6 +141,12 @@ func Dial(addr, user string, o Options) (*Client, error) {
 	nc, err := d.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if len(o.Preamble) > 0 {
+		if _, err := nc.Write(o.Preamble); err != nil {
+			nc.Close()
+			return nil, err
+		}
 	}
 	var banner string
 	sc, chans, reqs, err := gossh.NewClientConn(nc, addr, &gossh.ClientConfig{
