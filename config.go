@@ -18,15 +18,15 @@ import (
 
 // config is everything an operator can set.
 type config struct {
-	listen        string        // address to listen on, unless systemd passes a socket
-	dataDir       string        // holds the host key and other state
-	logFormat     string        // text or json
-	metricsListen string        // where to serve /metrics; "" for nowhere
-	pprof         bool          // serve /debug/pprof/ beside /metrics
-	allowKeys     string        // authorized_keys of the only keys that may connect; "" for anyone
-	adminKeys     string        // authorized_keys of the moderators
-	newNames      int           // names one address may bind per hour; 0: no limit
-	nameTTL       time.Duration // a name unused this long is released
+	listen        string         // address to listen on, unless systemd passes a socket
+	dataDir       string         // holds the host key and other state
+	logFormat     string         // text or json
+	metricsListen string         // where to serve /metrics; "" for nowhere
+	pprof         bool           // serve /debug/pprof/ beside /metrics
+	allowKeys     string         // authorized_keys of the only keys that may connect; "" for anyone
+	adminKeys     string         // authorized_keys of the moderators
+	newNames      int            // names one address may bind per hour; 0: no limit
+	nameTTL       time.Duration  // a name unused this long is released
 	proxyFrom     []netip.Prefix // balancers that send a PROXY protocol header
 	limits        sshd.Limits
 	session       tui.Limits
