@@ -36,6 +36,9 @@ const (
 	// Skipped says the member fell so far behind that the Skipped oldest
 	// messages waiting for it were dropped. It is the member's own.
 	Skipped
+	// Notice is the server's Text for everyone on this node (a cluster
+	// node that lost, or got back, its link to the others).
+	Notice
 )
 
 // missable reports whether a member that falls behind may miss an event

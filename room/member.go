@@ -98,6 +98,15 @@ func (m *member) say(text string, action bool) error {
 	if err != nil {
 		return err
 	}
+	if r.opts.Relay != nil {
+		r.mu.Lock()
+		err := m.canSend()
+		r.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		return r.opts.Relay(&Event{Kind: Message, Time: r.opts.Now(), From: m.name, FromID: m.id, Text: text, Action: action})
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := m.canSend(); err != nil {

@@ -83,6 +83,11 @@ func (p *presence) add(name string) {
 	p.changed(change{name: name, join: true})
 }
 
+func (p *presence) has(name string) bool {
+	_, ok := slices.BinarySearchFunc(p.names, name, compareNames)
+	return ok
+}
+
 // remove takes name off the list; told says the room announced it itself.
 func (p *presence) remove(name string, told bool) {
 	i, ok := slices.BinarySearchFunc(p.names, name, compareNames)

@@ -90,6 +90,15 @@ type Options struct {
 	Text clean.Limits
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Relay, if set, makes the room one node's part of a cluster: main-room
+	// messages and kicks' notices go to Relay instead of to the members,
+	// and come back, in the cluster's order, through Deliver. It is
+	// called without the room's lock; its error is the sender's.
+	Relay func(*Event) error
+	// Gone, if set, is told the name of each member that leaves this node
+	// (not one whose place another session of the same key took here).
+	// It is called with the room's lock held and must not block.
+	Gone func(name string)
 }
 
 // Defaults are the options a zero Options takes.
@@ -109,6 +118,7 @@ type Room struct {
 	mu      sync.Mutex // guards everything below; never held during I/O
 	closed  bool
 	members map[string]*member
+	remote  map[string]remote // online on other nodes of a cluster
 	people  *presence
 	invites map[InviteID]*invite
 	nextID  uint64
@@ -264,6 +274,15 @@ func (r *Room) Join(name, id string) (Member, error) {
 		r.listForNews(m)
 		return m, nil
 	}
+	if p, ok := r.remote[name]; ok {
+		// The cluster gave this node the name (the same key moved here,
+		// or the other node's claim lapsed): it stays on the list.
+		delete(r.remote, name)
+		m.replaced = id != "" && sameID(p.id, id)
+		r.members[name] = m
+		r.listForNews(m)
+		return m, nil
+	}
 	r.members[name] = m
 	r.people.add(name)
 	r.listForNews(m) // woken by its own arrival, as by any other
@@ -324,6 +343,13 @@ func (e *KickedError) Error() string { return e.Reason }
 // removed.
 func (r *Room) Kick(name, reason string) bool {
 	reason = clean.Line(reason, 200)
+	if r.opts.Relay != nil {
+		r.mu.Lock()
+		_, here := r.members[name]
+		_, there := r.remote[name]
+		r.mu.Unlock()
+		return (here || there) && r.opts.Relay(&Event{Kind: Left, Time: r.opts.Now(), From: name, Reason: reason}) == nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m := r.members[name]
@@ -362,12 +388,16 @@ func (r *Room) Close(reason string) {
 		inv.timer.Stop()
 	}
 	clear(r.invites)
+	clear(r.remote)
 	err := &ClosedError{Reason: reason}
 	for name, m := range r.members {
 		m.gone, m.err = true, err
 		close(m.done)
 		m.q.wake()
 		delete(r.members, name)
+		if r.opts.Gone != nil {
+			r.opts.Gone(name)
+		}
 	}
 	r.people = newPresence()
 }
@@ -386,12 +416,26 @@ func (m *member) canSend() error {
 
 // remove takes m out and tells the others. Called with r.mu held.
 func (r *Room) remove(m *member, err error, why string) {
+	r.drop(m, err)
+	r.people.remove(m.name, why != "")
+	r.tellNews()
+	if why != "" {
+		// A removal with a reason (a kick, a ban) is news for everyone,
+		// told on its own line.
+		r.broadcast(&Event{Kind: Left, Time: r.opts.Now(), From: m.name, Reason: why})
+	}
+}
+
+// drop takes m out of the room and ends its invitations and chats; who is
+// online is the caller's to change. Called with r.mu held.
+func (r *Room) drop(m *member, err error) {
 	m.gone, m.err = true, err
 	close(m.done)
 	m.q.wake()
 	delete(r.members, m.name)
-	r.people.remove(m.name, why != "")
-	r.tellNews()
+	if r.opts.Gone != nil {
+		r.opts.Gone(m.name)
+	}
 	now := r.opts.Now()
 	for _, inv := range m.invites {
 		inv.timer.Stop()
@@ -409,11 +453,6 @@ func (r *Room) remove(m *member, err error, why string) {
 			p := c.peer(m)
 			r.deliver(p, &Event{Kind: ChatClosed, Time: now, From: m.name, To: p.name, Chat: id, Reason: ReasonLeft})
 		}
-	}
-	if why != "" {
-		// A removal with a reason (a kick, a ban) is news for everyone,
-		// told on its own line.
-		r.broadcast(&Event{Kind: Left, Time: now, From: m.name, Reason: why})
 	}
 }
 

@@ -427,7 +427,7 @@ func (m *model) apply(ev *room.Event) {
 		if ev.From != m.name && (m.bell == bellAll || mentions(ev.Text, m.name)) {
 			m.alert()
 		}
-	case room.Skipped:
+	case room.Skipped, room.Notice:
 		m.add(main, item{ev: ev})
 	case room.Left: // kicked or banned; plain comings and goings are news
 		m.add(main, item{ev: ev})

@@ -1,0 +1,609 @@
+// Package cluster lets several chatroom nodes serve one room on NATS. Each
+// node keeps its own members in a room.Room; what is shared lives in
+// JetStream:
+//
+//   - who is online where: a KV bucket, one key a name, claimed with
+//     create-if-absent, so that exactly one of two joins of a name wins
+//     across the cluster; every node watches it to list everyone;
+//   - the main room: a stream that puts every message, and every kick's
+//     notice, in one order, which every node reads back and delivers;
+//   - which nodes are alive: a heartbeat a second on a plain subject.
+//     Names held by a node silent for DeadAfter are released by the others.
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"chatroom/internal/clean"
+	"chatroom/room"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The names of what the nodes share in NATS.
+const (
+	onlineBucket = "chatroom_online"
+	roomStream   = "CHATROOM_ROOM"
+	roomSubject  = "chatroom.room"
+	beatSubject  = "chatroom.nodes"
+)
+
+// Config is what a node needs.
+type Config struct {
+	// URLs are the NATS servers, comma-separated (nats://, tls://).
+	URLs string
+	// Creds is a NATS credentials file, if the servers want one.
+	Creds string
+	// Name is this node's name, shown to moderators (default: host name).
+	Name string
+	// Replicas is how many NATS servers keep each bucket and the room's
+	// stream (default 1; 3 on a cluster of three or more survives losing one).
+	Replicas int
+	// Room configures this node's part of the room (Relay and Gone are the
+	// node's own).
+	Room room.Options
+	// Heartbeat is how often the node says it is alive (default 1 s), and
+	// DeadAfter how long a silent node keeps its names (default 6 s).
+	Heartbeat, DeadAfter time.Duration
+	// Log receives what happens to the link.
+	Log *slog.Logger
+	// NATS are more connection options (tests use them).
+	NATS []nats.Option
+}
+
+// Node is one chatroom process's place in the cluster. It is a
+// room.Broker.
+type Node struct {
+	cfg     Config
+	id      string // unique to this run of this node
+	log     *slog.Logger
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	online  jetstream.KeyValue
+	room    *room.Room
+	up      atomic.Bool
+	started time.Time
+	ctx     context.Context
+	stop    context.CancelFunc
+	done    sync.WaitGroup
+	claims  [64]sync.Mutex // a name's joins on this node, one at a time
+
+	mu      sync.Mutex
+	entries map[string]entry     // the online bucket, as last watched
+	mine    map[string]uint64    // revisions of the names this node holds
+	seen    map[string]time.Time // last heartbeat of each node
+	names   map[string]string    // node id -> node name
+	gone    []gone               // names to release, for the releaser
+	wake    chan struct{}
+}
+
+// entry is who holds a name, as the online bucket has it.
+type entry struct {
+	ID       string `json:"id,omitempty"` // the key's fingerprint; "" for a guest
+	Node     string `json:"node"`
+	NodeName string `json:"node_name,omitempty"`
+	rev      uint64
+}
+
+type gone struct {
+	name string
+	rev  uint64
+}
+
+// Start connects to NATS, makes the bucket and the stream if they are not
+// there, and starts watching them. It returns once the node knows who is
+// online.
+func Start(cfg Config) (*Node, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = time.Second
+	}
+	if cfg.DeadAfter <= 0 {
+		cfg.DeadAfter = 6 * cfg.Heartbeat
+	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 1
+	}
+	n := &Node{cfg: cfg, id: newID(), log: cfg.Log, started: time.Now(),
+		entries: make(map[string]entry), mine: make(map[string]uint64),
+		seen: make(map[string]time.Time), names: make(map[string]string), wake: make(chan struct{}, 1)}
+	n.ctx, n.stop = context.WithCancel(context.Background())
+	ropts := cfg.Room
+	ropts.Relay, ropts.Gone = n.relay, n.leaving
+	n.room = room.New(ropts)
+
+	opts := append([]nats.Option{
+		nats.Name("chatroom " + cfg.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { n.lost(err) }),
+		nats.ReconnectHandler(func(*nats.Conn) { n.back() }),
+	}, cfg.NATS...)
+	if cfg.Creds != "" {
+		opts = append(opts, nats.UserCredentials(cfg.Creds))
+	}
+	nc, err := nats.Connect(cfg.URLs, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("nats: %w", err)
+	}
+	n.nc = nc
+	if err := n.setUp(); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	n.up.Store(true)
+	return n, nil
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (n *Node) setUp() error {
+	js, err := jetstream.New(n.nc)
+	if err != nil {
+		return err
+	}
+	n.js = js
+	ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
+	defer cancel()
+	if err := n.ensure(ctx); err != nil {
+		return err
+	}
+
+	// Heartbeats first, so that no node is thought dead for our silence.
+	if _, err := n.nc.Subscribe(beatSubject, n.heard); err != nil {
+		return err
+	}
+	n.beat()
+
+	w, err := n.online.WatchAll(n.ctx)
+	if err != nil {
+		return fmt.Errorf("nats: watching the online bucket: %w", err)
+	}
+	ready := make(chan struct{})
+	n.done.Add(1)
+	go n.watch(w, ready)
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return errors.New("nats: the online bucket did not answer")
+	}
+
+	cons, err := js.OrderedConsumer(ctx, roomStream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy})
+	if err != nil {
+		return fmt.Errorf("nats: reading the room's stream: %w", err)
+	}
+	cc, err := cons.Consume(n.delivered)
+	if err != nil {
+		return fmt.Errorf("nats: reading the room's stream: %w", err)
+	}
+	n.done.Add(2)
+	go func() {
+		defer n.done.Done()
+		<-n.ctx.Done()
+		cc.Stop()
+	}()
+	go n.tick()
+	return nil
+}
+
+// ensure makes the bucket and the stream if they are not there. They are
+// kept on disk: a NATS server that restarts still has them.
+func (n *Node) ensure(ctx context.Context) error {
+	var err error
+	n.online, err = n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: onlineBucket, Description: "chatroom: who is online, on which node",
+		History: 1, Replicas: n.cfg.Replicas, Storage: jetstream.FileStorage,
+	})
+	if err != nil {
+		return fmt.Errorf("nats: the online bucket: %w", err)
+	}
+	if _, err := n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: roomStream, Description: "chatroom: the main room, in one order",
+		Subjects: []string{roomSubject}, MaxAge: time.Hour, MaxMsgs: 10000,
+		Replicas: n.cfg.Replicas, Storage: jetstream.FileStorage,
+	}); err != nil {
+		return fmt.Errorf("nats: the room's stream: %w", err)
+	}
+	return nil
+}
+
+// Close takes this node's members out (their names are released) and
+// leaves the cluster.
+func (n *Node) Close(reason string) {
+	n.room.Close(reason)
+	n.release()
+	n.stop()
+	n.done.Wait()
+	n.nc.Close()
+}
+
+// Room is this node's part of the room.
+func (n *Node) Room() *room.Room { return n.room }
+
+// ID is this run of this node's id in the cluster.
+func (n *Node) ID() string { return n.id }
+
+// Up reports whether the node is linked to the cluster.
+func (n *Node) Up() bool { return n.up.Load() }
+
+// NodeOf says which node name is on: its name, or "" if name is not online.
+func (n *Node) NodeOf(name string) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	e, ok := n.entries[name]
+	if !ok {
+		return ""
+	}
+	if e.NodeName != "" {
+		return e.NodeName
+	}
+	return e.Node
+}
+
+// Online is who is online on every node.
+func (n *Node) Online() *room.Presence { return n.room.Online() }
+
+// News is who came and went on every node since a snapshot.
+func (n *Node) News(since *room.Presence) room.News { return n.room.News(since) }
+
+// Kick removes name wherever they are; everyone sees why.
+func (n *Node) Kick(name, reason string) bool { return n.room.Kick(name, reason) }
+
+var seed = maphash.MakeSeed()
+
+// Join claims name across the cluster, then joins this node's room. Of
+// several joins of one name anywhere, exactly one wins; the same key on
+// another node takes that session's place.
+func (n *Node) Join(name, id string) (room.Member, error) {
+	if err := room.ValidateName(name); err != nil {
+		return nil, err
+	}
+	if !n.up.Load() {
+		return nil, &room.UnreachableError{Why: "this server lost its link to the others"}
+	}
+	lock := &n.claims[maphash.String(seed, name)%uint64(len(n.claims))]
+	lock.Lock()
+	defer lock.Unlock()
+	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
+	defer cancel()
+	key := nameKey(name)
+	val, _ := json.Marshal(entry{ID: id, Node: n.id, NodeName: n.cfg.Name})
+	rev, err := n.online.Create(ctx, key, val)
+	switch {
+	case err == nil:
+		m, err := n.room.Join(name, id)
+		if err != nil {
+			_ = n.online.Delete(ctx, key, jetstream.LastRevision(rev))
+			return nil, err
+		}
+		n.hold(name, rev)
+		return m, nil
+	case !errors.Is(err, jetstream.ErrKeyExists):
+		return nil, n.failed(err)
+	}
+	kv, err := n.online.Get(ctx, key)
+	if err != nil {
+		return nil, n.failed(err)
+	}
+	var held entry
+	_ = json.Unmarshal(kv.Value(), &held)
+	switch {
+	case held.Node == n.id:
+		// Ours: the room here decides (a takeover, or taken), and a
+		// release still on its way must not undo the new claim.
+		m, err := n.room.Join(name, id)
+		if err != nil {
+			return nil, err
+		}
+		if rev, err = n.online.Update(ctx, key, val, kv.Revision()); err != nil {
+			m.Leave()
+			return nil, ErrRace
+		}
+		n.hold(name, rev)
+		return m, nil
+	case id != "" && subtle.ConstantTimeCompare([]byte(held.ID), []byte(id)) == 1:
+		// The same key on another node: its node sees the name move here
+		// and lets that session go, as on one node.
+		if rev, err = n.online.Update(ctx, key, val, kv.Revision()); err != nil {
+			return nil, ErrRace
+		}
+		n.room.AddRemote(name, held.ID, held.Node) // the watch may not have it yet
+		m, err := n.room.Join(name, id)
+		if err != nil {
+			_ = n.online.Delete(ctx, key, jetstream.LastRevision(rev))
+			return nil, err
+		}
+		n.hold(name, rev)
+		return m, nil
+	}
+	return nil, room.ErrNameTaken
+}
+
+// ErrRace refuses a join that lost a race for its name on another node.
+var ErrRace = fmt.Errorf("%w (by a moment)", room.ErrNameTaken)
+
+func (n *Node) failed(err error) error {
+	n.log.Warn("nats: claiming a name", "err", err)
+	return &room.UnreachableError{Why: "the cluster did not answer"}
+}
+
+func (n *Node) hold(name string, rev uint64) {
+	n.mu.Lock()
+	n.mine[name] = rev
+	n.mu.Unlock()
+}
+
+// leaving is the room's Gone: the name is released by the releaser, at
+// the revision this node claimed (a claim made since, here or on another
+// node, stays).
+func (n *Node) leaving(name string) {
+	n.mu.Lock()
+	if rev, ok := n.mine[name]; ok {
+		delete(n.mine, name)
+		n.gone = append(n.gone, gone{name, rev})
+	}
+	n.mu.Unlock()
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// release deletes the names of members who left.
+func (n *Node) release() {
+	n.mu.Lock()
+	list := n.gone
+	n.gone = nil
+	n.mu.Unlock()
+	for _, g := range list {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := n.online.Delete(ctx, nameKey(g.name), jetstream.LastRevision(g.rev)); err != nil &&
+			!errors.Is(err, jetstream.ErrKeyRevisionMismatch) && !errors.Is(err, jetstream.ErrKeyExists) {
+			n.log.Warn("nats: releasing a name", "name", g.name, "err", err)
+		}
+		cancel()
+	}
+}
+
+// watch keeps the room's list of people on other nodes as the bucket says.
+func (n *Node) watch(w jetstream.KeyWatcher, ready chan struct{}) {
+	defer n.done.Done()
+	defer w.Stop()
+	for {
+		var kv jetstream.KeyValueEntry
+		var ok bool
+		select {
+		case <-n.ctx.Done():
+			return
+		case kv, ok = <-w.Updates():
+			if !ok {
+				return
+			}
+		}
+		if kv == nil {
+			if ready != nil {
+				close(ready)
+				ready = nil
+			}
+			continue
+		}
+		name, ok := keyName(kv.Key())
+		if !ok {
+			continue
+		}
+		switch kv.Operation() {
+		case jetstream.KeyValuePut:
+			var e entry
+			if json.Unmarshal(kv.Value(), &e) != nil {
+				continue
+			}
+			e.rev = kv.Revision()
+			n.mu.Lock()
+			n.entries[name] = e
+			n.mu.Unlock()
+			if e.Node != n.id {
+				n.room.AddRemote(name, e.ID, e.Node)
+			}
+		default:
+			n.mu.Lock()
+			old, had := n.entries[name]
+			delete(n.entries, name)
+			n.mu.Unlock()
+			if had && old.Node != n.id {
+				n.room.RemoveRemote(name, old.Node)
+			}
+		}
+	}
+}
+
+// heartbeat is what a node says every Heartbeat.
+type heartbeat struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+func (n *Node) beat() {
+	b, _ := json.Marshal(heartbeat{ID: n.id, Name: n.cfg.Name})
+	_ = n.nc.Publish(beatSubject, b)
+}
+
+func (n *Node) heard(msg *nats.Msg) {
+	var hb heartbeat
+	if json.Unmarshal(msg.Data, &hb) != nil || hb.ID == "" {
+		return
+	}
+	n.mu.Lock()
+	n.seen[hb.ID] = time.Now()
+	n.names[hb.ID] = hb.Name
+	n.mu.Unlock()
+}
+
+// tick beats, releases names whose members left, and sweeps the names of
+// nodes gone silent.
+func (n *Node) tick() {
+	defer n.done.Done()
+	t := time.NewTicker(n.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-n.wake:
+			n.release()
+		case <-t.C:
+			if !n.up.Load() {
+				continue
+			}
+			n.beat()
+			n.release()
+			n.sweep()
+		}
+	}
+}
+
+// sweep releases the names held by nodes not heard from for DeadAfter.
+// Every live node does it; the revision makes it safe.
+func (n *Node) sweep() {
+	now := time.Now()
+	if now.Sub(n.started) < n.cfg.DeadAfter {
+		return // every live node has had time to be heard
+	}
+	type stale struct {
+		name string
+		rev  uint64
+	}
+	var dead []stale
+	n.mu.Lock()
+	for name, e := range n.entries {
+		if e.Node != n.id && now.Sub(n.seen[e.Node]) > n.cfg.DeadAfter {
+			dead = append(dead, stale{name, e.rev})
+		}
+	}
+	n.mu.Unlock()
+	for _, s := range dead {
+		ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
+		err := n.online.Delete(ctx, nameKey(s.name), jetstream.LastRevision(s.rev))
+		cancel()
+		if err == nil {
+			n.log.Info("released the name of a silent node", "name", s.name)
+		}
+	}
+}
+
+// The link to NATS.
+
+func (n *Node) lost(err error) {
+	if !n.up.Swap(false) {
+		return
+	}
+	n.log.Warn("nats: lost the link to the cluster", "err", err)
+	n.room.Notice("This server lost its link to the rest of the room: messages cannot be sent until it is back.")
+}
+
+func (n *Node) back() {
+	n.log.Info("nats: the link to the cluster is back")
+	n.reclaim()
+	n.up.Store(true)
+	n.room.Notice("This server is linked to the rest of the room again.")
+}
+
+// reclaim puts this node's members back in the online bucket after the
+// link came back: the others may have released them meanwhile. A name
+// someone else took meanwhile is theirs; the watch removes ours.
+func (n *Node) reclaim() {
+	n.mu.Lock()
+	held := make(map[string]uint64, len(n.mine))
+	for name, rev := range n.mine {
+		held[name] = rev
+	}
+	n.mu.Unlock()
+	for name := range held {
+		ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
+		kv, err := n.online.Get(ctx, nameKey(name))
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			val, _ := json.Marshal(entry{ID: n.room.IDOf(name), Node: n.id, NodeName: n.cfg.Name})
+			if rev, err := n.online.Create(ctx, nameKey(name), val); err == nil {
+				n.hold(name, rev)
+			}
+		} else if err == nil {
+			var e entry
+			if json.Unmarshal(kv.Value(), &e) == nil && e.Node != n.id {
+				n.room.AddRemote(name, e.ID, e.Node)
+			}
+		}
+		cancel()
+	}
+}
+
+// The main room.
+
+// wireEvent is a main-room event on the wire.
+type wireEvent struct {
+	Kind   room.Kind `json:"k"`
+	Time   int64     `json:"t"`
+	From   string    `json:"f"`
+	FromID string    `json:"fid,omitempty"`
+	Text   string    `json:"x,omitempty"`
+	Reason string    `json:"r,omitempty"`
+	Action bool      `json:"a,omitempty"`
+}
+
+// relay is the room's Relay: the event goes into the stream, and comes
+// back to every node (this one too) in the stream's order.
+func (n *Node) relay(ev *room.Event) error {
+	if !n.up.Load() {
+		return &room.UnreachableError{Why: "this server lost its link to the others"}
+	}
+	b, _ := json.Marshal(wireEvent{Kind: ev.Kind, Time: ev.Time.UnixNano(), From: ev.From, FromID: ev.FromID,
+		Text: ev.Text, Reason: ev.Reason, Action: ev.Action})
+	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
+	defer cancel()
+	if _, err := n.js.Publish(ctx, roomSubject, b); err != nil {
+		n.log.Warn("nats: publishing to the room", "err", err)
+		return &room.UnreachableError{Why: "the cluster did not take the message"}
+	}
+	return nil
+}
+
+// delivered hands one event of the stream to this node's members.
+func (n *Node) delivered(msg jetstream.Msg) {
+	var w wireEvent
+	if json.Unmarshal(msg.Data(), &w) != nil || (w.Kind != room.Message && w.Kind != room.Left) {
+		return
+	}
+	// Room text is clean; another node's word for it is not enough.
+	text, err := n.cfg.Room.Text.Message(w.Text)
+	if room.ValidateName(w.From) != nil || (w.Kind == room.Message && err != nil) {
+		return
+	}
+	n.room.Deliver(&room.Event{Kind: w.Kind, Time: time.Unix(0, w.Time), From: w.From, FromID: clean.Line(w.FromID, 128),
+		Text: text, Reason: clean.Line(w.Reason, 200), Action: w.Action})
+}
+
+// Names are keys with each '.' as '=': NATS keys may not hold empty tokens
+// ("a..b", "bob."), and names never hold '='.
+func nameKey(name string) string { return strings.ReplaceAll(name, ".", "=") }
+
+func keyName(key string) (string, bool) {
+	name := strings.ReplaceAll(key, "=", ".")
+	return name, room.ValidateName(name) == nil
+}

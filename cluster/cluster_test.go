@@ -1,0 +1,289 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"chatroom/internal/testkit"
+	"chatroom/room"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// natsServer runs a NATS server with JetStream in the test, on a port of
+// its own (or port, to come back on the same one), storing in dir.
+func natsServer(t *testing.T, dir string, port int) *server.Server {
+	t.Helper()
+	if port == 0 {
+		port = -1
+	}
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
+		StoreDir: dir, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS did not start")
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+// node starts a node on url, closed when the test ends.
+func node(t *testing.T, url, name string) *Node {
+	t.Helper()
+	n, err := Start(Config{URLs: url, Name: name, Heartbeat: 100 * time.Millisecond, DeadAfter: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close("the test ended") })
+	return n
+}
+
+func join(t *testing.T, n *Node, name, id string) room.Member {
+	t.Helper()
+	m, err := n.Join(name, id)
+	if err != nil {
+		t.Fatalf("%s joins: %v", name, err)
+	}
+	return m
+}
+
+// online is who n lists, in order.
+func online(n *Node) []string {
+	p := n.Online()
+	var names []string
+	for i := range p.Len() {
+		names = append(names, p.At(i))
+	}
+	return names
+}
+
+func listsExactly(n *Node, want ...string) func() bool {
+	return func() bool { return slices.Equal(online(n), want) }
+}
+
+// messages takes what m was sent, waiting until count messages came.
+func messages(t *testing.T, m room.Member, count int) []string {
+	t.Helper()
+	var got []string
+	deadline := time.After(testkit.Wait)
+	for len(got) < count {
+		select {
+		case <-m.Ready():
+		case <-deadline:
+			t.Fatalf("%s got %d messages of %d: %q", m.Name(), len(got), count, got)
+		}
+		for _, ev := range m.Take(nil) {
+			if ev.Kind == room.Message {
+				got = append(got, ev.From+": "+ev.Text)
+			}
+		}
+	}
+	return got
+}
+
+func TestTwoNodesServeOneRoomInOneOrder(t *testing.T) {
+	url := natsServer(t, t.TempDir(), 0).ClientURL()
+	a, b := node(t, url, "a"), node(t, url, "b")
+	alice := join(t, a, "alice", "")
+	bob := join(t, b, "bob", "")
+	for _, n := range []*Node{a, b} {
+		if !testkit.Eventually(listsExactly(n, "alice", "bob")) {
+			t.Fatalf("node %s lists %v", n.cfg.Name, online(n))
+		}
+	}
+	if got := a.NodeOf("bob"); got != "b" {
+		t.Errorf("bob is on %q, says a", got)
+	}
+	// Both talk at once; both see one order.
+	var wg sync.WaitGroup
+	for _, m := range []room.Member{alice, bob} {
+		wg.Go(func() {
+			for i := range 20 {
+				for {
+					err := m.Say(fmt.Sprint(i))
+					if !errors.Is(err, room.ErrSlowDown) {
+						if err != nil {
+							t.Error(err)
+						}
+						break
+					}
+					time.Sleep(50 * time.Millisecond) // the message rate, not a wait for a condition
+				}
+			}
+		})
+	}
+	wg.Wait()
+	seenA, seenB := messages(t, alice, 40), messages(t, bob, 40)
+	if !slices.Equal(seenA, seenB) {
+		t.Errorf("two orders:\n%q\n%q", seenA, seenB)
+	}
+	bob.Leave()
+	if !testkit.Eventually(listsExactly(a, "alice")) {
+		t.Errorf("bob left b, and a lists %v", online(a))
+	}
+}
+
+func TestANameIsWonOnceAcrossNodes(t *testing.T) {
+	url := natsServer(t, t.TempDir(), 0).ClientURL()
+	a, b := node(t, url, "a"), node(t, url, "b")
+	for i := range 50 {
+		name := fmt.Sprintf("n%d", i)
+		var wg sync.WaitGroup
+		var won [2]room.Member
+		for j, n := range []*Node{a, b} {
+			wg.Go(func() {
+				m, err := n.Join(name, fmt.Sprint("key", j))
+				if err == nil {
+					won[j] = m
+				} else if !errors.Is(err, room.ErrNameTaken) {
+					t.Errorf("%s on node %d: %v", name, j, err)
+				}
+			})
+		}
+		wg.Wait()
+		if (won[0] == nil) == (won[1] == nil) {
+			t.Fatalf("%s: %v won on a, %v on b", name, won[0] != nil, won[1] != nil)
+		}
+	}
+	for _, n := range []*Node{a, b} {
+		if !testkit.Eventually(func() bool { return n.Online().Len() == 50 }) {
+			t.Errorf("node %s lists %d people", n.cfg.Name, n.Online().Len())
+		}
+	}
+}
+
+func TestTheSameKeyOnAnotherNodeTakesOver(t *testing.T) {
+	url := natsServer(t, t.TempDir(), 0).ClientURL()
+	a, b := node(t, url, "a"), node(t, url, "b")
+	carol := join(t, a, "carol", "")
+	first := join(t, a, "alice", "SHA256:alice")
+	if _, err := b.Join("alice", "SHA256:mallory"); !errors.Is(err, room.ErrNameTaken) {
+		t.Fatalf("another key took alice on b: %v", err)
+	}
+	second := join(t, b, "alice", "SHA256:alice")
+	select {
+	case <-first.Done():
+	case <-time.After(testkit.Wait):
+		t.Fatal("the session on a stayed")
+	}
+	if !errors.Is(first.Err(), room.ErrTakenOver) {
+		t.Errorf("the session on a ended with %v", first.Err())
+	}
+	if !second.Replaced() {
+		t.Error("the session on b does not know it took over")
+	}
+	if got := a.NodeOf("alice"); got != "b" {
+		t.Errorf("a says alice is on %q", got)
+	}
+	// carol saw nobody leave: alice stayed listed.
+	carol.NewsRead()
+	if n := a.News(nil); n.LeftN != 0 || !n.Online.Has("alice") {
+		t.Errorf("a's news: %d left, alice listed %v", n.LeftN, n.Online.Has("alice"))
+	}
+}
+
+func TestAKickReachesAnotherNode(t *testing.T) {
+	url := natsServer(t, t.TempDir(), 0).ClientURL()
+	a, b := node(t, url, "a"), node(t, url, "b")
+	alice := join(t, a, "alice", "")
+	bob := join(t, b, "bob", "")
+	if !testkit.Eventually(listsExactly(a, "alice", "bob")) {
+		t.Fatalf("a lists %v", online(a))
+	}
+	if !a.Kick("bob", "spam") {
+		t.Fatal("a could not kick bob")
+	}
+	select {
+	case <-bob.Done():
+	case <-time.After(testkit.Wait):
+		t.Fatal("bob stayed")
+	}
+	var kicked *room.KickedError
+	if !errors.As(bob.Err(), &kicked) || kicked.Reason != "spam" {
+		t.Errorf("bob was told %v", bob.Err())
+	}
+	told := testkit.Eventually(func() bool {
+		for _, ev := range alice.Take(nil) {
+			if ev.Kind == room.Left && ev.From == "bob" && ev.Reason == "spam" {
+				return true
+			}
+		}
+		return false
+	})
+	if !told {
+		t.Error("alice was not told why bob left")
+	}
+	if !testkit.Eventually(listsExactly(b, "alice")) {
+		t.Errorf("b lists %v", online(b))
+	}
+	join(t, a, "bob", "") // the name is free again
+}
+
+func TestASilentNodesPeopleLeaveAndTheirNamesAreFree(t *testing.T) {
+	url := natsServer(t, t.TempDir(), 0).ClientURL()
+	a := node(t, url, "a")
+	b, err := Start(Config{URLs: url, Name: "b", Heartbeat: 100 * time.Millisecond, DeadAfter: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	join(t, b, "bob", "SHA256:bob")
+	if !testkit.Eventually(listsExactly(a, "bob")) {
+		t.Fatalf("a lists %v", online(a))
+	}
+	// b falls silent without a word: no release, no goodbye.
+	b.stop()
+	b.nc.Close()
+	if !testkit.Eventually(listsExactly(a)) {
+		t.Fatalf("a still lists %v", online(a))
+	}
+	join(t, a, "bob", "SHA256:someone-else")
+}
+
+func TestLosingNATSIsToldAndRecovered(t *testing.T) {
+	dir := t.TempDir()
+	ns := natsServer(t, dir, 0)
+	port := ns.Addr().(interface{ String() string }).String()
+	_, portStr, _ := strings.Cut(port, ":")
+	var portN int
+	fmt.Sscan(portStr, &portN)
+	a := node(t, ns.ClientURL(), "a")
+	alice := join(t, a, "alice", "")
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	told := func(text string) func() bool {
+		return func() bool {
+			for _, ev := range alice.Take(nil) {
+				if ev.Kind == room.Notice && strings.Contains(ev.Text, text) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	if !testkit.Eventually(told("lost its link")) {
+		t.Fatal("alice was not told the link was lost")
+	}
+	var unreachable *room.UnreachableError
+	if err := alice.Say("hello?"); !errors.As(err, &unreachable) {
+		t.Errorf("a message while cut off: %v", err)
+	}
+	if _, err := a.Join("bob", ""); !errors.As(err, &unreachable) {
+		t.Errorf("a join while cut off: %v", err)
+	}
+	natsServer(t, dir, portN)
+	if !testkit.Eventually(told("linked to the rest of the room again")) {
+		t.Fatal("alice was not told the link is back")
+	}
+	join(t, a, "bob", "")
+	if err := alice.Say("back"); err != nil {
+		t.Errorf("a message once back: %v", err)
+	}
+}
