@@ -28,6 +28,10 @@ type config struct {
 	newNames      int            // names one address may bind per hour; 0: no limit
 	nameTTL       time.Duration  // a name unused this long is released
 	proxyFrom     []netip.Prefix // balancers that send a PROXY protocol header
+	nats          string         // NATS servers of a cluster; "" for one node alone
+	natsCreds     string         // NATS credentials file
+	natsReplicas  int            // servers that keep what the cluster shares
+	nodeName      string         // this node's name in the cluster
 	limits        sshd.Limits
 	session       tui.Limits
 	room          room.Options
@@ -53,13 +57,18 @@ func settings(c *config, getenv func(string) string) []setting {
 	d, t, r := sshd.DefaultLimits, tui.DefaultLimits, room.Defaults
 	l, sl, o := &c.limits, &c.session, &c.room
 	c.listen, c.dataDir, c.logFormat, *l, *sl, *o = ":2222", dataDef, "text", d, t, r
-	c.newNames, c.nameTTL = 10, 365*24*time.Hour
+	c.newNames, c.nameTTL, c.natsReplicas = 10, 365*24*time.Hour, 1
 	return []setting{
 		{"Server", "listen", "ADDR", "address to listen on (ignored when systemd passes a socket)", (*address)(&c.listen), ":2222"},
 		{"Server", "data-dir", "DIR", "directory for the host key and other state", (*text)(&c.dataDir), dataHelp},
 		{"Server", "log-format", "FORMAT", "log lines as text or json", (*choice)(&c.logFormat), "text"},
 		{"Server", "metrics-listen", "ADDR", "serve Prometheus metrics at http://ADDR/metrics", (*optionalAddress)(&c.metricsListen), "off"},
 		{"Server", "pprof", "", "also serve /debug/pprof/ on the metrics address", (*boolean)(&c.pprof), "false"},
+
+		{"Cluster", "nats", "URLS", "NATS servers (comma-separated; tls:// for TLS) that link several nodes into one room; see Scaling out in the README", (*text)(&c.nats), "none: one node alone"},
+		{"Cluster", "nats-creds", "FILE", "NATS credentials file", (*text)(&c.natsCreds), "none"},
+		{"Cluster", "nats-replicas", "N", "NATS servers that keep the room's stream and buckets (3 survives losing one of three)", (*count)(&c.natsReplicas), "1"},
+		{"Cluster", "node-name", "NAME", "this node's name, shown to moderators by /whois", (*text)(&c.nodeName), "the host name"},
 
 		{"Keys", "allow-keys", "FILE", "only the keys in this authorized_keys file may connect (reread on SIGHUP)", (*text)(&c.allowKeys), "anyone may connect"},
 		{"Keys", "admin-keys", "FILE", "the moderators' keys, an authorized_keys file (reread on SIGHUP)", (*text)(&c.adminKeys), "no moderators"},

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"chatroom/cluster"
 	"chatroom/internal/systemd"
 	"chatroom/keys"
 	"chatroom/metrics"
@@ -71,6 +72,7 @@ type server struct {
 	log     *slog.Logger
 	sd      systemd.Manager
 	room    *room.Room
+	node    *cluster.Node // nil for one node alone
 	names   names.Store
 	host    *sshapp.Host
 	ssh     *sshd.Server
@@ -87,6 +89,9 @@ func serve(c config, log *slog.Logger, sd systemd.Manager) error {
 	defer func() {
 		if err := s.names.Close(); err != nil {
 			log.Error("names", "err", err)
+		}
+		if s.node != nil {
+			s.node.Close("The server is shutting down.") // releases its people's names
 		}
 	}()
 	l, err := s.listen()
@@ -118,27 +123,77 @@ func build(c config, log *slog.Logger, sd systemd.Manager) (*server, error) {
 		return nil, err
 	}
 	log.Info("host key", "path", filepath.Join(dir, keys.HostKeyFile), "fingerprint", keys.Fingerprint(hostKey.PublicKey()))
-	store, err := names.Open(dir)
-	if err != nil {
-		return nil, fmt.Errorf("names: %w", err)
-	}
 	allowed, admins, err := loadKeySets(c)
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
-	s := &server{c: c, log: log, sd: sd, room: room.New(c.room), names: store}
+	s := &server{c: c, log: log, sd: sd}
+	var broker room.Broker
+	if c.nats != "" {
+		if err := s.joinCluster(dir); err != nil {
+			return nil, err
+		}
+		broker = s.node
+	} else {
+		if s.names, err = names.Open(dir); err != nil {
+			return nil, fmt.Errorf("names: %w", err)
+		}
+		s.room = room.New(c.room)
+		broker = s.room
+	}
+	store := s.names
 	s.metrics = metrics.New(s.room)
-	s.host = sshapp.New(sshapp.Config{Room: s.room, Names: store, Admins: admins, Allowed: allowed,
+	s.host = sshapp.New(sshapp.Config{Room: broker, Names: store, Admins: admins, Allowed: allowed,
 		Limits: c.session, Logger: log, Observer: s.metrics,
 		NewNamesPerHour: c.newNames, LimitLoopback: c.limits.LimitLoopback})
 	s.ssh, err = sshd.New(sshd.Config{HostKey: hostKey, Logger: log, Limits: c.limits, Observer: s.metrics,
 		KeyOK: s.host.KeyOK, GuestOK: s.host.GuestOK, Handler: s.host.Serve, ProxyFrom: c.proxyFrom})
 	if err != nil {
 		store.Close()
+		if s.node != nil {
+			s.node.Close("")
+		}
 		return nil, err
 	}
 	return s, nil
+}
+
+// joinCluster links this node to the others on NATS: the room is the
+// cluster's, and so are the names. On the first start of a cluster (no
+// name bound in it yet) the node's own database is copied in.
+func (s *server) joinCluster(dir string) error {
+	c := s.c
+	name := c.nodeName
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	node, err := cluster.Start(cluster.Config{URLs: c.nats, Creds: c.natsCreds, Name: name,
+		Replicas: c.natsReplicas, Room: c.room, Log: s.log})
+	if err != nil {
+		return err
+	}
+	store, err := cluster.OpenNames(node.JetStream(), c.natsReplicas)
+	if err != nil {
+		node.Close("")
+		return err
+	}
+	if empty, err := store.Empty(); err == nil && empty {
+		if _, statErr := os.Stat(filepath.Join(dir, names.DBFile)); statErr == nil {
+			local, err := names.Open(dir)
+			if err == nil {
+				n, err := store.Import(local)
+				local.Close()
+				if err != nil {
+					s.log.Warn("importing this node's names into the cluster", "err", err)
+				} else {
+					s.log.Info("imported this node's names into the cluster", "names", n)
+				}
+			}
+		}
+	}
+	s.log.Info("cluster", "nats", c.nats, "node", name, "id", node.ID())
+	s.node, s.room, s.names = node, node.Room(), store
+	return nil
 }
 
 // listen takes the socket systemd passed (socket activation keeps

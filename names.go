@@ -7,19 +7,20 @@ import (
 	"path/filepath"
 	"time"
 
+	"chatroom/cluster"
 	"chatroom/names"
 )
 
 // namesCommand is "chatroom names list" and "chatroom names release NAME":
 // the operator's view of who owns which name. It is safe while a server
 // runs: the database takes one writer at a time, and the server reads it
-// on every lookup.
+// on every lookup. With --nats it works on the cluster's names.
 func namesCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	var c config
 	fs := flag.NewFlagSet("chatroom names", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	for _, s := range settings(&c, getenv) {
-		if s.name == "data-dir" {
+		if s.name == "data-dir" || s.name == "nats" || s.name == "nats-creds" || s.name == "nats-replicas" {
 			if v := getenv(s.env()); v != "" {
 				s.value.Set(v)
 			}
@@ -27,7 +28,7 @@ func namesCommand(args []string, getenv func(string) string, stdout, stderr io.W
 		}
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage:\n  chatroom names list [--data-dir DIR]\n  chatroom names release NAME [--data-dir DIR]\n")
+		fmt.Fprintf(fs.Output(), "Usage:\n  chatroom names list [--data-dir DIR | --nats URLS]\n  chatroom names release NAME [--data-dir DIR | --nats URLS]\n")
 	}
 	if len(args) == 0 {
 		fs.Usage()
@@ -45,7 +46,13 @@ func namesCommand(args []string, getenv func(string) string, stdout, stderr io.W
 		}
 		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
 	}
-	st, err := names.Open(filepath.Clean(c.dataDir))
+	var st names.Store
+	var err error
+	if c.nats != "" {
+		st, err = cluster.DialNames(c.nats, c.natsCreds, c.natsReplicas)
+	} else {
+		st, err = names.Open(filepath.Clean(c.dataDir))
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "chatroom names:", err)
 		return 1

@@ -236,6 +236,12 @@ func (n *Node) Close(reason string) {
 	n.nc.Close()
 }
 
+// JetStream is the node's link to JetStream, for its names store.
+func (n *Node) JetStream() jetstream.JetStream { return n.js }
+
+// Replicas is how many servers keep what the cluster shares.
+func (n *Node) Replicas() int { return n.cfg.Replicas }
+
 // Room is this node's part of the room.
 func (n *Node) Room() *room.Room { return n.room }
 

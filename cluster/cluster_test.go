@@ -9,30 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"chatroom/internal/natstest"
 	"chatroom/internal/testkit"
 	"chatroom/room"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-// natsServer runs a NATS server with JetStream in the test, on a port of
-// its own (or port, to come back on the same one), storing in dir.
+// natsServer runs a NATS server with JetStream in the test.
 func natsServer(t *testing.T, dir string, port int) *server.Server {
-	t.Helper()
-	if port == 0 {
-		port = -1
-	}
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
-		StoreDir: dir, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS did not start")
-	}
-	t.Cleanup(s.Shutdown)
-	return s
+	return natstest.Server(t, dir, port)
 }
 
 // node starts a node on url, closed when the test ends.

@@ -15,6 +15,7 @@ import (
 	"chatroom/keys"
 	"chatroom/names"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -35,6 +36,7 @@ type Names struct {
 	now                  func() time.Time
 	stop                 context.CancelFunc
 	done                 chan struct{}
+	nc                   *nats.Conn // DialNames's, closed by Close
 
 	mu   sync.Mutex
 	seen map[string]time.Time // last-seen times not yet written
@@ -54,6 +56,29 @@ type record struct {
 type banRecord struct {
 	names.Ban
 	Made int64 `json:"made"` // for the order of Bans
+}
+
+// DialNames connects to NATS and opens the cluster's names, for a command
+// that needs no node (chatroom names --nats). Close closes the connection.
+func DialNames(urls, creds string, replicas int) (*Names, error) {
+	opts := []nats.Option{nats.Name("chatroom names")}
+	if creds != "" {
+		opts = append(opts, nats.UserCredentials(creds))
+	}
+	nc, err := nats.Connect(urls, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("nats: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err == nil {
+		var s *Names
+		if s, err = OpenNames(js, replicas); err == nil {
+			s.nc = nc
+			return s, nil
+		}
+	}
+	nc.Close()
+	return nil, err
 }
 
 // OpenNames opens (making them if need be) the buckets on js.
@@ -432,6 +457,9 @@ func (s *Names) Close() error {
 	err := s.Flush()
 	s.stop()
 	<-s.done
+	if s.nc != nil {
+		s.nc.Close()
+	}
 	return err
 }
 
