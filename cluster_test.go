@@ -22,16 +22,33 @@ func TestTwoNodesServeOneRoomAndADeadOnesPeopleLeave(t *testing.T) {
 	a := start(t, t.TempDir(), nil, args("node-a")...)
 	b := start(t, t.TempDir(), nil, args("node-b")...)
 	alice := testkit.Join(t, a.addr, "alice", termtest.Options{Width: 100, Height: 20})
+	carol := testkit.Join(t, a.addr, "carol", termtest.Options{Width: 100, Height: 20})
 	bob := testkit.Join(t, b.addr, "bob", termtest.Options{Width: 100, Height: 20})
 	testkit.WaitText(t, alice, "bob")
-	if err := alice.Send("hello from a\r"); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WaitText(t, bob, "carol")
+	testkit.Say(t, alice, "hello from a")
 	testkit.WaitText(t, bob, "alice: hello from a")
-	if err := bob.Send("hello from b\r"); err != nil {
-		t.Fatal(err)
-	}
+	testkit.Say(t, bob, "hello from b")
 	testkit.WaitText(t, alice, "bob: hello from b")
+
+	// A private chat across the nodes; carol, on alice's node, sees none of it.
+	testkit.Say(t, alice, "/invite bob")
+	testkit.WaitText(t, bob, "alice invites you to a private chat")
+	testkit.Send(t, bob, testkit.KeyAltY)
+	testkit.WaitText(t, alice, "Private chat with bob opened in the tab")
+	testkit.WaitText(t, bob, "Private chat with alice opened in the tab")
+	testkit.Send(t, bob, testkit.KeyCtrlN)
+	testkit.Say(t, bob, "only for you")
+	testkit.Send(t, alice, testkit.KeyCtrlN)
+	testkit.WaitText(t, alice, "bob: only for you")
+	testkit.Say(t, alice, "same here")
+	testkit.WaitText(t, bob, "alice: same here")
+	// alice, on carol's node, has it all by now; carol has only the room.
+	testkit.Say(t, carol, "public")
+	testkit.WaitText(t, carol, "carol: public")
+	if s := carol.Screen(); strings.Contains(s, "only for you") || strings.Contains(s, "same here") {
+		t.Errorf("carol sees the private chat:\n%s", s)
+	}
 
 	// bob's name is taken on a too, while he is on b.
 	testkit.WaitText(t, testkit.Connect(t, a.addr, "bob"), `"bob" is taken`)

@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -39,6 +40,7 @@ const (
 	roomStream   = "CHATROOM_ROOM"
 	roomSubject  = "chatroom.room"
 	beatSubject  = "chatroom.nodes"
+	nodeSubject  = "chatroom.node." // + a node's id: what concerns its members alone
 )
 
 // Config is what a node needs.
@@ -88,6 +90,16 @@ type Node struct {
 	names   map[string]string    // node id -> node name
 	gone    []gone               // names to release, for the releaser
 	wake    chan struct{}
+
+	outMu  sync.Mutex
+	outbox []routed // events for other nodes, in order
+	outNew chan struct{}
+}
+
+// routed is an event for someone on another node.
+type routed struct {
+	node string
+	ev   *room.Event
 }
 
 // entry is who holds a name, as the online bucket has it.
@@ -121,10 +133,12 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, id: newID(), log: cfg.Log, started: time.Now(),
 		entries: make(map[string]entry), mine: make(map[string]uint64),
-		seen: make(map[string]time.Time), names: make(map[string]string), wake: make(chan struct{}, 1)}
+		seen: make(map[string]time.Time), names: make(map[string]string), wake: make(chan struct{}, 1),
+		outNew: make(chan struct{}, 1)}
 	n.ctx, n.stop = context.WithCancel(context.Background())
 	ropts := cfg.Room
-	ropts.Relay, ropts.Gone = n.relay, n.leaving
+	ropts.Relay, ropts.Gone, ropts.Route = n.relay, n.leaving, n.route
+	ropts.FirstID = firstID()
 	n.room = room.New(ropts)
 
 	opts := append([]nats.Option{
@@ -150,6 +164,14 @@ func Start(cfg Config) (*Node, error) {
 	return n, nil
 }
 
+// firstID is where this node's invitation and chat numbers start: a random
+// point in 2^62, so that two nodes' runs of numbers never meet.
+func firstID() uint64 {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return binary.BigEndian.Uint64(b) >> 2
+}
+
 func newID() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
@@ -167,6 +189,12 @@ func (n *Node) setUp() error {
 	if err := n.ensure(ctx); err != nil {
 		return err
 	}
+
+	if _, err := n.nc.Subscribe(nodeSubject+n.id, n.arrived); err != nil {
+		return err
+	}
+	n.done.Add(1)
+	go n.send()
 
 	// Heartbeats first, so that no node is thought dead for our silence.
 	if _, err := n.nc.Subscribe(beatSubject, n.heard); err != nil {
@@ -562,15 +590,53 @@ func (n *Node) reclaim() {
 
 // The main room.
 
-// wireEvent is a main-room event on the wire.
+// wireEvent is an event on the wire.
 type wireEvent struct {
-	Kind   room.Kind `json:"k"`
-	Time   int64     `json:"t"`
-	From   string    `json:"f"`
-	FromID string    `json:"fid,omitempty"`
-	Text   string    `json:"x,omitempty"`
-	Reason string    `json:"r,omitempty"`
-	Action bool      `json:"a,omitempty"`
+	Kind     room.Kind `json:"k"`
+	Time     int64     `json:"t"`
+	From     string    `json:"f"`
+	FromID   string    `json:"fid,omitempty"`
+	To       string    `json:"to,omitempty"`
+	Text     string    `json:"x,omitempty"`
+	Reason   string    `json:"r,omitempty"`
+	Invite   uint64    `json:"inv,omitempty"`
+	Chat     uint64    `json:"chat,omitempty"`
+	Accepted bool      `json:"acc,omitempty"`
+	Action   bool      `json:"a,omitempty"`
+	Until    int64     `json:"until,omitempty"`
+}
+
+func wire(ev *room.Event) []byte {
+	w := wireEvent{Kind: ev.Kind, Time: ev.Time.UnixNano(), From: ev.From, FromID: ev.FromID, To: ev.To,
+		Text: ev.Text, Reason: ev.Reason, Invite: uint64(ev.Invite), Chat: uint64(ev.Chat), Accepted: ev.Accepted, Action: ev.Action}
+	if !ev.Until.IsZero() {
+		w.Until = ev.Until.UnixNano()
+	}
+	b, _ := json.Marshal(w)
+	return b
+}
+
+// unwire decodes an event from another node, cleaning it: room text is
+// clean, and another node's word for it is not enough.
+func (n *Node) unwire(data []byte) (*room.Event, bool) {
+	var w wireEvent
+	if json.Unmarshal(data, &w) != nil || room.ValidateName(w.From) != nil {
+		return nil, false
+	}
+	if w.To != "" && room.ValidateName(w.To) != nil {
+		return nil, false
+	}
+	text, err := n.cfg.Room.Text.Message(w.Text)
+	if (w.Kind == room.Message || w.Kind == room.PrivateMessage) && err != nil {
+		return nil, false
+	}
+	ev := &room.Event{Kind: w.Kind, Time: time.Unix(0, w.Time), From: w.From, FromID: clean.Line(w.FromID, 128), To: w.To,
+		Text: text, Reason: clean.Line(w.Reason, 200), Invite: room.InviteID(w.Invite), Chat: room.ChatID(w.Chat),
+		Accepted: w.Accepted, Action: w.Action}
+	if w.Until != 0 {
+		ev.Until = time.Unix(0, w.Until)
+	}
+	return ev, true
 }
 
 // relay is the room's Relay: the event goes into the stream, and comes
@@ -579,8 +645,7 @@ func (n *Node) relay(ev *room.Event) error {
 	if !n.up.Load() {
 		return &room.UnreachableError{Why: "this server lost its link to the others"}
 	}
-	b, _ := json.Marshal(wireEvent{Kind: ev.Kind, Time: ev.Time.UnixNano(), From: ev.From, FromID: ev.FromID,
-		Text: ev.Text, Reason: ev.Reason, Action: ev.Action})
+	b := wire(ev)
 	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
 	defer cancel()
 	if _, err := n.js.Publish(ctx, roomSubject, b); err != nil {
@@ -592,17 +657,52 @@ func (n *Node) relay(ev *room.Event) error {
 
 // delivered hands one event of the stream to this node's members.
 func (n *Node) delivered(msg jetstream.Msg) {
-	var w wireEvent
-	if json.Unmarshal(msg.Data(), &w) != nil || (w.Kind != room.Message && w.Kind != room.Left) {
-		return
+	if ev, ok := n.unwire(msg.Data()); ok && (ev.Kind == room.Message || ev.Kind == room.Left) {
+		n.room.Deliver(ev)
 	}
-	// Room text is clean; another node's word for it is not enough.
-	text, err := n.cfg.Room.Text.Message(w.Text)
-	if room.ValidateName(w.From) != nil || (w.Kind == room.Message && err != nil) {
-		return
+}
+
+// Private routing: what concerns one person goes to their node alone.
+
+// route is the room's Route: called with the room's lock held, it only
+// queues; send publishes, in order.
+func (n *Node) route(node string, ev *room.Event) {
+	n.outMu.Lock()
+	n.outbox = append(n.outbox, routed{node, ev})
+	n.outMu.Unlock()
+	select {
+	case n.outNew <- struct{}{}:
+	default:
 	}
-	n.room.Deliver(&room.Event{Kind: w.Kind, Time: time.Unix(0, w.Time), From: w.From, FromID: clean.Line(w.FromID, 128),
-		Text: text, Reason: clean.Line(w.Reason, 200), Action: w.Action})
+}
+
+func (n *Node) send() {
+	defer n.done.Done()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-n.outNew:
+		}
+		n.outMu.Lock()
+		list := n.outbox
+		n.outbox = nil
+		n.outMu.Unlock()
+		for _, r := range list {
+			// Core NATS: a node that is gone misses it, and its people
+			// leave everywhere soon, which ends the chat anyway.
+			_ = n.nc.Publish(nodeSubject+r.node, wire(r.ev))
+		}
+	}
+}
+
+func (n *Node) arrived(msg *nats.Msg) {
+	switch ev, ok := n.unwire(msg.Data); {
+	case !ok:
+	case ev.Kind == room.Invited, ev.Kind == room.Answered, ev.Kind == room.InviteEnded,
+		ev.Kind == room.ChatOpened, ev.Kind == room.PrivateMessage, ev.Kind == room.ChatClosed:
+		n.room.Apply(ev)
+	}
 }
 
 // Names are keys with each '.' as '=': NATS keys may not hold empty tokens

@@ -273,3 +273,132 @@ func TestLosingNATSIsToldAndRecovered(t *testing.T) {
 		t.Errorf("a message once back: %v", err)
 	}
 }
+
+// waiting holds what next took but did not return, per member.
+var waiting = map[room.Member][]*room.Event{}
+
+// next waits for m's next event of kind; the events before it are dropped.
+func next(t *testing.T, m room.Member, kind room.Kind) *room.Event {
+	t.Helper()
+	deadline := time.After(testkit.Wait)
+	for {
+		waiting[m] = append(waiting[m], m.Take(nil)...)
+		for i, ev := range waiting[m] {
+			if ev.Kind == kind {
+				waiting[m] = waiting[m][i+1:]
+				return ev
+			}
+		}
+		waiting[m] = nil
+		select {
+		case <-m.Ready():
+		case <-deadline:
+			t.Fatalf("%s got no event of kind %d", m.Name(), kind)
+		}
+	}
+}
+
+func TestPrivateChatsAcrossNodes(t *testing.T) {
+	url := natsServer(t, t.TempDir(), 0).ClientURL()
+	a, b := node(t, url, "a"), node(t, url, "b")
+	alice, carol := join(t, a, "alice", ""), join(t, a, "carol", "")
+	bob := join(t, b, "bob", "")
+	if !testkit.Eventually(listsExactly(a, "alice", "bob", "carol")) {
+		t.Fatalf("a lists %v", online(a))
+	}
+	if err := alice.Invite("bob"); err != nil {
+		t.Fatal(err)
+	}
+	inv := next(t, bob, room.Invited)
+	if inv.From != "alice" || inv.Until.IsZero() {
+		t.Errorf("bob's invitation: %+v", inv)
+	}
+	if err := bob.Answer(inv.Invite, true); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, alice, room.Answered); !ev.Accepted {
+		t.Errorf("alice was told %+v", ev)
+	}
+	opened := next(t, alice, room.ChatOpened)
+	if got := next(t, bob, room.ChatOpened); got.Chat != opened.Chat {
+		t.Fatalf("two chats: %d and %d", opened.Chat, got.Chat)
+	}
+	if err := alice.SendPrivate(opened.Chat, "psst"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, bob, room.PrivateMessage); ev.Text != "psst" || ev.From != "alice" {
+		t.Errorf("bob got %+v", ev)
+	}
+	if err := bob.SendPrivate(opened.Chat, "hi alice"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, alice, room.PrivateMessage); ev.Text != "psst" { // her own, as on one node
+		t.Errorf("alice got %+v", ev)
+	}
+	if ev := next(t, alice, room.PrivateMessage); ev.Text != "hi alice" {
+		t.Errorf("alice got %+v", ev)
+	}
+	if err := bob.CloseChat(opened.Chat); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, alice, room.ChatClosed); ev.Reason != room.ReasonClosed {
+		t.Errorf("alice was told %+v", ev)
+	}
+	if err := alice.SendPrivate(opened.Chat, "still there?"); !errors.Is(err, room.ErrChatClosed) {
+		t.Errorf("a message in a closed chat: %v", err)
+	}
+	// carol, on alice's node, saw none of it.
+	for _, ev := range carol.Take(nil) {
+		if ev.Kind != room.Message {
+			t.Errorf("carol saw %+v", ev)
+		}
+	}
+
+	// A decline makes alice wait; bob's leaving ends a new invitation.
+	if err := alice.Invite("bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.Answer(next(t, bob, room.Invited).Invite, false); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, alice, room.Answered); ev.Accepted {
+		t.Errorf("alice was told %+v", ev)
+	}
+	var declined *room.DeclinedError
+	if err := alice.Invite("bob"); !errors.As(err, &declined) {
+		t.Errorf("inviting again at once: %v", err)
+	}
+	if err := bob.Invite("carol"); err != nil {
+		t.Fatal(err)
+	}
+	next(t, carol, room.Invited)
+	bob.Leave()
+	if ev := next(t, carol, room.InviteEnded); ev.Reason != room.ReasonLeft {
+		t.Errorf("carol was told %+v", ev)
+	}
+}
+
+func TestAChatEndsWhenThePeersNodeDies(t *testing.T) {
+	url := natsServer(t, t.TempDir(), 0).ClientURL()
+	a := node(t, url, "a")
+	b, err := Start(Config{URLs: url, Name: "b", Heartbeat: 100 * time.Millisecond, DeadAfter: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, bob := join(t, a, "alice", ""), join(t, b, "bob", "")
+	if !testkit.Eventually(listsExactly(a, "alice", "bob")) {
+		t.Fatalf("a lists %v", online(a))
+	}
+	if err := alice.Invite("bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.Answer(next(t, bob, room.Invited).Invite, true); err != nil {
+		t.Fatal(err)
+	}
+	chat := next(t, alice, room.ChatOpened).Chat
+	b.stop()
+	b.nc.Close()
+	if ev := next(t, alice, room.ChatClosed); ev.Chat != chat || ev.Reason != room.ReasonLeft {
+		t.Errorf("alice was told %+v", ev)
+	}
+}

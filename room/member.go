@@ -11,6 +11,7 @@ type member struct {
 	room     *Room
 	name     string
 	id       string // who this is, beyond the name; "" for nobody in particular
+	node     string // the node of someone elsewhere in a cluster, for whom this stands in; "" here
 	replaced bool   // took the place of a session of the same identity
 	q        *queue
 	done     chan struct{}

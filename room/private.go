@@ -37,6 +37,9 @@ func (m *member) Invite(name string) error {
 	}
 	to := r.members[name]
 	if to == nil {
+		to = r.remote[name] // on another node
+	}
+	if to == nil {
 		return ErrOffline
 	}
 	for _, c := range m.chats {
@@ -142,7 +145,7 @@ func (m *member) CloseChat(id ChatID) error {
 }
 
 func (r *Room) answer(inv *invite, accept bool) {
-	inv.timer.Stop()
+	inv.stop()
 	r.dropInvite(inv)
 	now := r.opts.Now()
 	r.deliver(inv.from, &Event{Kind: Answered, Time: now, From: inv.from.name, To: inv.to.name, Invite: inv.id, Accepted: accept})

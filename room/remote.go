@@ -6,15 +6,13 @@ import (
 )
 
 // A room can be one node's part of a room that several nodes serve (see
-// package cluster). Then the room holds this node's members, knows by
-// name who is online on the other nodes, and hands what everyone must see
-// (messages, and kicks' notices) to Options.Relay rather than to its
-// members: the cluster puts it in one order and gives it back to every
-// node's Deliver.
-
-// ErrElsewhere refuses what this node cannot yet do for someone on another
-// node.
-var ErrElsewhere = errors.New("is on another server of this room; private chats across servers are not supported yet")
+// package cluster). Then the room holds this node's members and a stand-in
+// for each person online on another node. What everyone must see
+// (messages, and kicks' notices) goes to Options.Relay, which puts it in
+// one order and gives it back to every node's Deliver. What concerns a
+// stand-in (an invitation, an answer, a private message, a chat's end) goes
+// to Options.Route, for that person's node alone, whose Apply keeps its
+// copy of the invitation or chat and tells its member.
 
 // UnreachableError refuses what needs the other nodes while the link to
 // them is down.
@@ -22,11 +20,6 @@ type UnreachableError struct{ Why string }
 
 func (e *UnreachableError) Error() string {
 	return fmt.Sprintf("the room is unreachable (%s); try again in a moment", e.Why)
-}
-
-// remote is someone online on another node.
-type remote struct {
-	id, node string
 }
 
 // AddRemote says that name (identity id) is online on node. A member of
@@ -39,33 +32,63 @@ func (r *Room) AddRemote(name, id, node string) {
 		return
 	}
 	if r.remote == nil {
-		r.remote = make(map[string]remote)
+		r.remote = make(map[string]*member)
 	}
-	if m := r.members[name]; m != nil {
+	if p := r.remote[name]; p != nil {
+		if p.node == node && p.id == id {
+			return
+		}
+		r.dropRemote(p) // it moved: what it had here ends, as on its old node
+	} else if m := r.members[name]; m != nil {
 		err := ErrTakenOver
 		if id == "" || !sameID(m.id, id) {
 			err = errors.New("the name was taken on another server while this one was cut off")
 		}
 		// Quietly, as a takeover on one node: the name stays online.
 		r.drop(m, err)
-		r.remote[name] = remote{id: id, node: node}
-		return
-	}
-	if _, ok := r.remote[name]; !ok {
+	} else {
 		r.people.add(name)
 		r.tellNews()
 	}
-	r.remote[name] = remote{id: id, node: node}
+	r.remote[name] = &member{room: r, name: name, id: id, node: node,
+		chats: make(map[ChatID]*chat), invites: make(map[InviteID]*invite)}
 }
 
-// RemoveRemote says that name left node (or node died).
+// RemoveRemote says that name left node (or node died). Invitations and
+// chats with them end, as when someone here leaves.
 func (r *Room) RemoveRemote(name, node string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if p, ok := r.remote[name]; ok && (node == "" || p.node == node) {
-		delete(r.remote, name)
+	if p := r.remote[name]; p != nil && (node == "" || p.node == node) {
+		r.dropRemote(p)
 		r.people.remove(name, false)
 		r.tellNews()
+	}
+}
+
+// dropRemote forgets stand-in p and ends what this node's members had with
+// it. Its node may say the same; the second word finds nothing to end.
+// Called with r.mu held.
+func (r *Room) dropRemote(p *member) {
+	delete(r.remote, p.name)
+	p.gone = true
+	now := r.opts.Now()
+	for _, inv := range p.invites {
+		inv.stop()
+		r.dropInvite(inv)
+		local := inv.to
+		if local == p {
+			local = inv.from
+		}
+		r.deliver(local, &Event{Kind: InviteEnded, Time: now, From: inv.from.name, To: inv.to.name, Invite: inv.id, Reason: ReasonLeft})
+	}
+	for id, c := range p.chats {
+		delete(p.chats, id)
+		if c.open {
+			c.open = false
+			local := c.peer(p)
+			r.deliver(local, &Event{Kind: ChatClosed, Time: now, From: p.name, To: local.name, Chat: id, Reason: ReasonLeft})
+		}
 	}
 }
 
@@ -80,17 +103,8 @@ func (r *Room) IDOf(name string) string {
 	return ""
 }
 
-// Remote reports the node name is online on, if it is another's.
-func (r *Room) Remote(name string) (node string, ok bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	p, ok := r.remote[name]
-	return p.node, ok
-}
-
 // Deliver hands this node's members an event the cluster relayed: a
-// message, a kick's notice (Left, whose member here is removed), or a
-// Notice.
+// message, or a kick's notice (Left, whose member here is removed).
 func (r *Room) Deliver(ev *Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -105,26 +119,96 @@ func (r *Room) Deliver(ev *Event) {
 		// off the list at once rather than wait for that.
 		if m := r.members[ev.From]; m != nil {
 			r.drop(m, &KickedError{Reason: ev.Reason})
+		} else if p := r.remote[ev.From]; p != nil {
+			r.dropRemote(p)
 		}
-		delete(r.remote, ev.From)
 		if r.people.has(ev.From) {
 			r.people.remove(ev.From, true)
 			r.tellNews()
 		}
+	default:
+		return
 	}
 	r.broadcast(ev)
 }
 
-// relay hands ev to the cluster, or to every member here if there is no
-// cluster. Called without r.mu held: relaying is I/O.
-func (r *Room) relay(ev *Event) error {
-	if r.opts.Relay != nil {
-		return r.opts.Relay(ev)
-	}
+// Apply takes an event another node routed here about one of this node's
+// members and someone on that node: it keeps this node's copy of the
+// invitation or chat as the other node's says, and tells the member.
+// What no longer matches (someone left meanwhile) is dropped, or answered
+// so that the other side ends it too.
+func (r *Room) Apply(ev *Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.broadcast(ev)
-	return nil
+	if r.closed {
+		return
+	}
+	switch ev.Kind {
+	case Invited:
+		to, from := r.members[ev.To], r.remote[ev.From]
+		if from == nil {
+			return
+		}
+		if to == nil || r.invites[ev.Invite] != nil {
+			r.deliver(from, &Event{Kind: InviteEnded, Time: r.opts.Now(), From: ev.From, To: ev.To, Invite: ev.Invite, Reason: ReasonLeft})
+			return
+		}
+		inv := &invite{id: ev.Invite, from: from, to: to} // its node keeps the timer
+		r.invites[inv.id] = inv
+		from.invites[inv.id] = inv
+		to.invites[inv.id] = inv
+		r.deliver(to, ev)
+	case Answered:
+		inv := r.invites[ev.Invite]
+		if inv == nil || inv.from.node != "" {
+			return
+		}
+		inv.stop()
+		r.dropInvite(inv)
+		r.deliver(inv.from, ev)
+		if !ev.Accepted {
+			r.rememberDecline(inv.from.who(), inv.to.who(), r.opts.Now())
+		}
+	case InviteEnded:
+		if inv := r.invites[ev.Invite]; inv != nil {
+			inv.stop()
+			r.dropInvite(inv)
+			for _, m := range []*member{inv.from, inv.to} {
+				if m.node == "" {
+					r.deliver(m, ev)
+				}
+			}
+		}
+	case ChatOpened:
+		// Opened on the invitee's node when they accepted; ev.From is ours.
+		from, to := r.members[ev.From], r.remote[ev.To]
+		if to == nil {
+			return
+		}
+		if from == nil {
+			r.deliver(to, &Event{Kind: ChatClosed, Time: r.opts.Now(), From: ev.From, To: ev.To, Chat: ev.Chat, Reason: ReasonLeft})
+			return
+		}
+		c := &chat{id: ev.Chat, from: from, to: to, open: true}
+		from.chats[c.id] = c
+		to.chats[c.id] = c
+		r.deliver(from, ev)
+	case PrivateMessage:
+		if to := r.members[ev.To]; to != nil {
+			if c := to.chats[ev.Chat]; c != nil && c.open && c.peer(to).name == ev.From {
+				r.private.Add(1)
+				r.deliver(to, ev)
+			}
+		}
+	case ChatClosed:
+		if to := r.members[ev.To]; to != nil {
+			if c := to.chats[ev.Chat]; c != nil && c.open && c.peer(to).name == ev.From {
+				c.open = false
+				delete(c.peer(to).chats, ev.Chat)
+				r.deliver(to, ev)
+			}
+		}
+	}
 }
 
 // Notice tells every member of this node text, as the server.
@@ -132,4 +216,11 @@ func (r *Room) Notice(text string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.broadcast(&Event{Kind: Notice, Time: r.opts.Now(), Text: text})
+}
+
+// stop stops the invitation's timer, if this node keeps it.
+func (inv *invite) stop() {
+	if inv.timer != nil {
+		inv.timer.Stop()
+	}
 }

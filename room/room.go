@@ -99,6 +99,13 @@ type Options struct {
 	// (not one whose place another session of the same key took here).
 	// It is called with the room's lock held and must not block.
 	Gone func(name string)
+	// Route, if set, carries an event for someone on another node of a
+	// cluster to that node, which hands it to its room's Apply. It is
+	// called with the room's lock held and must not block.
+	Route func(node string, ev *Event)
+	// FirstID is where invitation and chat numbers start; the nodes of a
+	// cluster start far apart so that their numbers never meet.
+	FirstID uint64
 }
 
 // Defaults are the options a zero Options takes.
@@ -118,7 +125,7 @@ type Room struct {
 	mu      sync.Mutex // guards everything below; never held during I/O
 	closed  bool
 	members map[string]*member
-	remote  map[string]remote // online on other nodes of a cluster
+	remote  map[string]*member // stand-ins for the people on other nodes of a cluster
 	people  *presence
 	invites map[InviteID]*invite
 	nextID  uint64
@@ -173,6 +180,7 @@ func New(opts Options) *Room {
 		people:   newPresence(),
 		invites:  make(map[InviteID]*invite),
 		declined: make(map[[2]string]time.Time),
+		nextID:   opts.FirstID,
 	}
 }
 
@@ -274,10 +282,11 @@ func (r *Room) Join(name, id string) (Member, error) {
 		r.listForNews(m)
 		return m, nil
 	}
-	if p, ok := r.remote[name]; ok {
+	if p := r.remote[name]; p != nil {
 		// The cluster gave this node the name (the same key moved here,
-		// or the other node's claim lapsed): it stays on the list.
-		delete(r.remote, name)
+		// or the other node's claim lapsed): it stays on the list. What
+		// the stand-in had here ends, as on the node it left.
+		r.dropRemote(p)
 		m.replaced = id != "" && sameID(p.id, id)
 		r.members[name] = m
 		r.listForNews(m)
@@ -385,7 +394,7 @@ func (r *Room) Close(reason string) {
 	}
 	r.closed = true
 	for _, inv := range r.invites {
-		inv.timer.Stop()
+		inv.stop()
 	}
 	clear(r.invites)
 	clear(r.remote)
@@ -438,7 +447,7 @@ func (r *Room) drop(m *member, err error) {
 	}
 	now := r.opts.Now()
 	for _, inv := range m.invites {
-		inv.timer.Stop()
+		inv.stop()
 		r.dropInvite(inv)
 		other := inv.to
 		if other == m {
@@ -490,9 +499,15 @@ func (r *Room) broadcast(ev *Event) {
 	}
 }
 
-// deliver queues ev for m without waiting. Called with r.mu held.
+// deliver queues ev for m without waiting, or routes it to m's node if m
+// stands in for someone on another node. Called with r.mu held.
 func (r *Room) deliver(m *member, ev *Event) {
-	if !m.gone {
+	switch {
+	case m.node != "":
+		if r.opts.Route != nil && !m.gone {
+			r.opts.Route(m.node, ev)
+		}
+	case !m.gone:
 		m.q.push(ev)
 	}
 }
