@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,16 +17,26 @@ import (
 // within 10 s and their names are free again.
 func TestTwoNodesServeOneRoomAndADeadOnesPeopleLeave(t *testing.T) {
 	url := natstest.Server(t, t.TempDir(), 0).ClientURL()
+	mod := testkit.NewKey(t)
+	admins := filepath.Join(t.TempDir(), "admins")
+	writeKeys(t, admins, mod)
 	args := func(name string) []string {
-		return []string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--nats", url, "--node-name", name}
+		return []string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--nats", url, "--node-name", name, "--admin-keys", admins, "--lookup-interval", "1ns", "--message-burst", "50"}
 	}
 	a := start(t, t.TempDir(), nil, args("node-a")...)
 	b := start(t, t.TempDir(), nil, args("node-b")...)
-	alice := testkit.Join(t, a.addr, "alice", termtest.Options{Width: 100, Height: 20})
+	opts := testkit.WithKey(mod)
+	opts.Width, opts.Height = 100, 20
+	alice := testkit.Join(t, a.addr, "alice", opts)
 	carol := testkit.Join(t, a.addr, "carol", termtest.Options{Width: 100, Height: 20})
 	bob := testkit.Join(t, b.addr, "bob", termtest.Options{Width: 100, Height: 20})
 	testkit.WaitText(t, alice, "bob")
 	testkit.WaitText(t, bob, "carol")
+	// A moderator sees which server someone is on.
+	testkit.Say(t, alice, "/whois bob")
+	testkit.WaitText(t, alice, "bob: a guest (no key), online on another server (node-b).")
+	testkit.Say(t, alice, "/whois carol")
+	testkit.WaitText(t, alice, ", on node-a.")
 	testkit.Say(t, alice, "hello from a")
 	testkit.WaitText(t, bob, "alice: hello from a")
 	testkit.Say(t, bob, "hello from b")

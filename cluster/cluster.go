@@ -12,6 +12,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -279,18 +280,22 @@ func (n *Node) ID() string { return n.id }
 // Up reports whether the node is linked to the cluster.
 func (n *Node) Up() bool { return n.up.Load() }
 
-// NodeOf says which node name is on: its name, or "" if name is not online.
-func (n *Node) NodeOf(name string) string {
+// Locate says which node name is on (its name), whether it is this
+// one, and name's identity; it is the room.Locator of a cluster.
+func (n *Node) Locate(name string) (node string, here bool, id string, ok bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	e, ok := n.entries[name]
 	if !ok {
-		return ""
+		return "", false, "", false
 	}
-	if e.NodeName != "" {
-		return e.NodeName
-	}
-	return e.Node
+	return cmp.Or(e.NodeName, e.Node), e.Node == n.id, e.ID, true
+}
+
+// NodeOf says which node name is on: its name, or "" if not online.
+func (n *Node) NodeOf(name string) string {
+	node, _, _, _ := n.Locate(name)
+	return node
 }
 
 // Online is who is online on every node.

@@ -200,6 +200,13 @@ type Broker interface {
 	Kick(name, reason string) bool
 }
 
+// Locator is a Broker of several nodes: it says where someone online is.
+type Locator interface {
+	// Locate says which node name is on, by the node's name, whether it
+	// is this one, and name's identity ("" for a guest).
+	Locate(name string) (node string, here bool, id string, ok bool)
+}
+
 // Member is one person's place in the room. Its methods are safe for
 // concurrent use.
 type Member interface {

@@ -17,6 +17,19 @@ import (
 func (st *seat) Whois(name string) string {
 	shown := clean.Line(name, 2*room.MaxNameLen)
 	e, ok := st.h.directory.get(name)
+	loc, cluster := st.h.room.(room.Locator)
+	if !ok && cluster {
+		if node, _, id, online := loc.Locate(name); online {
+			s := fmt.Sprintf("%s: key %s, online on another server", shown, shortFP(id))
+			if id == "" {
+				s = fmt.Sprintf("%s: a guest (no key), online on another server", shown)
+			}
+			if st.Moderator() {
+				s += " (" + node + ")"
+			}
+			return s + "."
+		}
+	}
 	if !ok {
 		if b, bound, _ := st.h.names.Owner(name); bound {
 			return fmt.Sprintf("%s is not online. The name belongs to key %s, last seen %s ago.", shown, shortFP(b.Fingerprint), since(b.LastSeen))
@@ -38,6 +51,11 @@ func (st *seat) Whois(name string) string {
 	}
 	if st.Moderator() {
 		s += ", from " + e.id.addr.String()
+		if cluster {
+			if node, _, _, _ := loc.Locate(name); node != "" {
+				s += ", on " + node
+			}
+		}
 	}
 	return s + "."
 }
