@@ -23,7 +23,7 @@ func TestTwoNodesServeOneRoomAndADeadOnesPeopleLeave(t *testing.T) {
 	args := func(name string) []string {
 		return []string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--nats", url, "--node-name", name, "--admin-keys", admins, "--lookup-interval", "1ns", "--message-burst", "50"}
 	}
-	a := start(t, t.TempDir(), nil, args("node-a")...)
+	a := start(t, t.TempDir(), nil, append(args("node-a"), "--metrics-listen", "127.0.0.1:0")...)
 	b := start(t, t.TempDir(), nil, args("node-b")...)
 	opts := testkit.WithKey(mod)
 	opts.Width, opts.Height = 100, 20
@@ -59,6 +59,26 @@ func TestTwoNodesServeOneRoomAndADeadOnesPeopleLeave(t *testing.T) {
 	testkit.WaitText(t, carol, "carol: public")
 	if s := carol.Screen(); strings.Contains(s, "only for you") || strings.Contains(s, "same here") {
 		t.Errorf("carol sees the private chat:\n%s", s)
+	}
+
+	// a's metrics know the cluster.
+	m := metricsAddr.FindStringSubmatch(a.logs())
+	if m == nil {
+		t.Fatalf("no metrics address logged:\n%s", a.logs())
+	}
+	scraped := scrape(t, "http://"+m[1]+"/metrics")
+	for name, want := range map[string]float64{
+		"chatroom_cluster_up":                     1,
+		`chatroom_cluster_members{node="node-a"}`: 2,
+		`chatroom_cluster_members{node="node-b"}`: 1,
+		`chatroom_messages_total{kind="room"}`:    3,
+	} {
+		if got := metric(t, scraped, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if metric(t, scraped, "chatroom_cluster_relay_seconds_count") < 3 {
+		t.Error("no relay latency recorded")
 	}
 
 	// bob's name is taken on a too, while he is on b.

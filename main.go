@@ -143,6 +143,9 @@ func build(c config, log *slog.Logger, sd systemd.Manager) (*server, error) {
 	}
 	store := s.names
 	s.metrics = metrics.New(s.room)
+	if s.node != nil {
+		s.node.OnRelay(s.metrics.WatchCluster(s.node))
+	}
 	s.host = sshapp.New(sshapp.Config{Room: broker, Names: store, Admins: admins, Allowed: allowed,
 		Limits: c.session, Logger: log, Observer: s.metrics,
 		NewNamesPerHour: c.newNames, LimitLoopback: c.limits.LimitLoopback})

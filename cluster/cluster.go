@@ -63,6 +63,7 @@ type Config struct {
 	Heartbeat, DeadAfter time.Duration
 	// Log receives what happens to the link.
 	Log *slog.Logger
+
 	// NATS are more connection options (tests use them).
 	NATS []nats.Option
 }
@@ -91,6 +92,8 @@ type Node struct {
 	names   map[string]string    // node id -> node name
 	gone    []gone               // names to release, for the releaser
 	wake    chan struct{}
+
+	relayed atomic.Pointer[func(time.Duration)]
 
 	outMu  sync.Mutex
 	outbox []routed // events for other nodes, in order
@@ -296,6 +299,21 @@ func (n *Node) Locate(name string) (node string, here bool, id string, ok bool) 
 func (n *Node) NodeOf(name string) string {
 	node, _, _, _ := n.Locate(name)
 	return node
+}
+
+// OnRelay has f told how long each main-room message took from its
+// sending (on any node) to its arrival here, for metrics.
+func (n *Node) OnRelay(f func(time.Duration)) { n.relayed.Store(&f) }
+
+// Members counts the people online, by node name.
+func (n *Node) Members() map[string]int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make(map[string]int)
+	for _, e := range n.entries {
+		out[cmp.Or(e.NodeName, e.Node)]++
+	}
+	return out
 }
 
 // Online is who is online on every node.
@@ -663,6 +681,9 @@ func (n *Node) relay(ev *room.Event) error {
 // delivered hands one event of the stream to this node's members.
 func (n *Node) delivered(msg jetstream.Msg) {
 	if ev, ok := n.unwire(msg.Data()); ok && (ev.Kind == room.Message || ev.Kind == room.Left) {
+		if f := n.relayed.Load(); f != nil && ev.Kind == room.Message {
+			(*f)(time.Since(ev.Time))
+		}
 		n.room.Deliver(ev)
 	}
 }

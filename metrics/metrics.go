@@ -123,3 +123,48 @@ func (c roomCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(messagesDesc, prometheus.CounterValue, float64(st.Private), "private")
 	ch <- prometheus.MustNewConstMetric(messagesDesc, prometheus.CounterValue, float64(st.Invitations), "invitation")
 }
+
+// Cluster is a node of a cluster on NATS, as its metrics read it.
+type Cluster interface {
+	// Up reports whether the node is linked to NATS.
+	Up() bool
+	// Members counts the people online, by node name.
+	Members() map[string]int
+}
+
+var (
+	clusterUpDesc      = prometheus.NewDesc("chatroom_cluster_up", "1 while this node is linked to NATS, else 0.", nil, nil)
+	clusterMembersDesc = prometheus.NewDesc("chatroom_cluster_members", "People online in the cluster, by node.", []string{"node"}, nil)
+)
+
+type clusterCollector struct{ c Cluster }
+
+func (c clusterCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- clusterUpDesc
+	ch <- clusterMembersDesc
+}
+
+func (c clusterCollector) Collect(ch chan<- prometheus.Metric) {
+	up := 0.0
+	if c.c.Up() {
+		up = 1
+	}
+	ch <- prometheus.MustNewConstMetric(clusterUpDesc, prometheus.GaugeValue, up)
+	for node, n := range c.c.Members() {
+		ch <- prometheus.MustNewConstMetric(clusterMembersDesc, prometheus.GaugeValue, float64(n), node)
+	}
+}
+
+// WatchCluster adds the metrics of a node of a cluster: whether it is
+// linked, who is on which node, and (through the func it returns, which
+// the node calls) the time from a main-room message's sending on any node
+// to its delivery on this one.
+func (m *Metrics) WatchCluster(c Cluster) (relayed func(time.Duration)) {
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "chatroom_cluster_relay_seconds",
+		Help:    "Time from a main-room message being sent on any node to its arrival from NATS on this one (across machines, their clocks' difference counts too).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	})
+	m.reg.MustRegister(h, clusterCollector{c})
+	return func(d time.Duration) { h.Observe(d.Seconds()) }
+}
