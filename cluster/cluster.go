@@ -94,6 +94,9 @@ type Node struct {
 	wake    chan struct{}
 
 	relayed atomic.Pointer[func(time.Duration)]
+	lastSeq atomic.Uint64 // of the room's stream, delivered here
+	ccMu    sync.Mutex
+	cc      jetstream.ConsumeContext
 
 	outMu  sync.Mutex
 	outbox []routed // events for other nodes, in order
@@ -219,21 +222,45 @@ func (n *Node) setUp() error {
 		return errors.New("nats: the online bucket did not answer")
 	}
 
-	cons, err := js.OrderedConsumer(ctx, roomStream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy})
-	if err != nil {
-		return fmt.Errorf("nats: reading the room's stream: %w", err)
-	}
-	cc, err := cons.Consume(n.delivered)
-	if err != nil {
-		return fmt.Errorf("nats: reading the room's stream: %w", err)
+	if err := n.consume(ctx); err != nil {
+		return err
 	}
 	n.done.Add(2)
 	go func() {
 		defer n.done.Done()
 		<-n.ctx.Done()
-		cc.Stop()
+		n.ccMu.Lock()
+		n.cc.Stop()
+		n.ccMu.Unlock()
 	}()
 	go n.tick()
+	return nil
+}
+
+// consume reads the room's stream from after the last message delivered
+// here (from now, the first time), replacing the reader it had: after the
+// link comes back, a fresh reader resumes at once where the old one might
+// wait out its heartbeats.
+func (n *Node) consume(ctx context.Context) error {
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy}
+	if last := n.lastSeq.Load(); last > 0 {
+		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: last + 1}
+	}
+	cons, err := n.js.OrderedConsumer(ctx, roomStream, cfg)
+	if err != nil {
+		return fmt.Errorf("nats: reading the room's stream: %w", err)
+	}
+	cc, err := cons.Consume(n.delivered, jetstream.PullHeartbeat(time.Second))
+	if err != nil {
+		return fmt.Errorf("nats: reading the room's stream: %w", err)
+	}
+	n.ccMu.Lock()
+	old := n.cc
+	n.cc = cc
+	n.ccMu.Unlock()
+	if old != nil {
+		old.Stop()
+	}
 	return nil
 }
 
@@ -578,6 +605,11 @@ func (n *Node) lost(err error) {
 
 func (n *Node) back() {
 	n.log.Info("nats: the link to the cluster is back")
+	ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
+	if err := n.consume(ctx); err != nil {
+		n.log.Warn("nats: reading the room's stream again", "err", err)
+	}
+	cancel()
 	n.reclaim()
 	n.up.Store(true)
 	n.room.Notice("This server is linked to the rest of the room again.")
@@ -680,6 +712,13 @@ func (n *Node) relay(ev *room.Event) error {
 
 // delivered hands one event of the stream to this node's members.
 func (n *Node) delivered(msg jetstream.Msg) {
+	if md, err := msg.Metadata(); err == nil {
+		// A reader made anew may start where the old one left off.
+		if md.Sequence.Stream <= n.lastSeq.Load() {
+			return
+		}
+		n.lastSeq.Store(md.Sequence.Stream)
+	}
 	if ev, ok := n.unwire(msg.Data()); ok && (ev.Kind == room.Message || ev.Kind == room.Left) {
 		if f := n.relayed.Load(); f != nil && ev.Kind == room.Message {
 			(*f)(time.Since(ev.Time))

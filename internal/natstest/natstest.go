@@ -2,8 +2,14 @@
 package natstest
 
 import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
+
+	"chatroom/internal/testkit"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
@@ -26,4 +32,68 @@ func Server(t testing.TB, dir string, port int) *server.Server {
 	}
 	t.Cleanup(s.Shutdown)
 	return s
+}
+
+// Cluster runs n NATS servers with JetStream routed into one cluster, and
+// returns them once JetStream has formed. Each stores in a directory of
+// the test's.
+func Cluster(t testing.TB, n int) []*server.Server {
+	t.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+	}
+	var routes []*url.URL
+	for _, p := range ports {
+		routes = append(routes, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)})
+	}
+	servers := make([]*server.Server, n)
+	for i := range servers {
+		s, err := server.NewServer(&server.Options{ServerName: fmt.Sprintf("nats-%d", i), Host: "127.0.0.1", Port: -1,
+			JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+			Cluster: server.ClusterOpts{Name: "chatroom-test", Host: "127.0.0.1", Port: ports[i]}, Routes: routes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Start()
+		t.Cleanup(s.Shutdown)
+		servers[i] = s
+	}
+	for _, s := range servers {
+		if !s.ReadyForConnections(10 * time.Second) {
+			t.Fatal("NATS did not start")
+		}
+	}
+	// Ready when there is a leader and every server is current and knows
+	// every peer: before that, placing a stream on three can fail.
+	ready := func() bool {
+		peers := 0
+		for _, s := range servers {
+			if !s.JetStreamIsCurrent() {
+				return false
+			}
+			if s.JetStreamIsLeader() {
+				peers = len(s.JetStreamClusterPeers()) // the leader's word
+			}
+		}
+		return peers == n
+	}
+	if !testkit.Within(30*time.Second, ready) {
+		t.Fatal("the JetStream cluster did not form")
+	}
+	return servers
+}
+
+// URLs lists the client URLs of servers, comma-separated.
+func URLs(servers []*server.Server) string {
+	var us []string
+	for _, s := range servers {
+		us = append(us, s.ClientURL())
+	}
+	return strings.Join(us, ",")
 }
