@@ -10,6 +10,8 @@ import (
 	"chatroom/internal/natstest"
 	"chatroom/internal/termtest"
 	"chatroom/internal/testkit"
+	"chatroom/keys"
+	"chatroom/names"
 )
 
 // Two chatroom processes on one NATS serve one room. When one is killed
@@ -95,4 +97,55 @@ func TestTwoNodesServeOneRoomAndADeadOnesPeopleLeave(t *testing.T) {
 		t.Errorf("bob left a's list %v after b died; the bound is 10 s", gone.Round(100*time.Millisecond))
 	}
 	testkit.Join(t, a.addr, "bob")
+}
+
+// A cluster's first node brings its own names along; a ban made on one
+// node closes the banned key's sessions on another and keeps it out of
+// every node; chatroom names works on the cluster.
+func TestNamesAndBansHoldAcrossTheCluster(t *testing.T) {
+	url := natstest.Server(t, t.TempDir(), 0).ClientURL()
+	mod, dave, erin := testkit.NewKey(t), testkit.NewKey(t), testkit.NewKey(t)
+	admins := filepath.Join(t.TempDir(), "admins")
+	writeKeys(t, admins, mod)
+	// Node a ran alone before, and erin has her name there.
+	dataA := t.TempDir()
+	local, err := names.Open(dataA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Claim("erin", erin.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	local.Close()
+	args := func(name, data string) []string {
+		return []string{"--listen", "127.0.0.1:0", "--data-dir", data, "--nats", url, "--node-name", name, "--admin-keys", admins}
+	}
+	a := start(t, t.TempDir(), nil, args("node-a", dataA)...)
+	b := start(t, t.TempDir(), nil, args("node-b", t.TempDir())...)
+	if !strings.Contains(a.logs(), "imported this node's names into the cluster") {
+		t.Errorf("a did not import its names:\n%s", a.logs())
+	}
+	// erin's name is hers on b too.
+	testkit.WaitText(t, testkit.Connect(t, b.addr, "erin", testkit.WithKey(dave)), `"erin" belongs to another key.`)
+	out, code := runBinary(t, nil, "names", "list", "--nats", url)
+	if code != 0 || !strings.Contains(out, "erin") || !strings.Contains(out, keys.Fingerprint(erin.PublicKey())) {
+		t.Errorf("names list --nats: exit %d:\n%s", code, out)
+	}
+
+	m := testkit.Join(t, a.addr, "mod", testkit.WithKey(mod))
+	d := testkit.Join(t, b.addr, "dave", testkit.WithKey(dave))
+	testkit.WaitText(t, m, "dave")
+	testkit.Say(t, m, "/ban dave spamming")
+	testkit.WaitText(t, m, "dave is banned; their server closes their sessions.")
+	testkit.WaitDone(t, d)
+	testkit.WaitText(t, d, "banned by mod: spamming")
+	c, err := termtest.Dial(b.addr, "dave2", testkit.WithKey(dave))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	testkit.WaitDone(t, c)
+	if !strings.Contains(c.Stderr(), "you are banned: spamming") {
+		t.Errorf("dave, back on b, was told %q", c.Stderr())
+	}
 }

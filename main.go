@@ -149,6 +149,9 @@ func build(c config, log *slog.Logger, sd systemd.Manager) (*server, error) {
 	s.host = sshapp.New(sshapp.Config{Room: broker, Names: store, Admins: admins, Allowed: allowed,
 		Limits: c.session, Logger: log, Observer: s.metrics,
 		NewNamesPerHour: c.newNames, LimitLoopback: c.limits.LimitLoopback})
+	if cn, ok := store.(*cluster.Names); ok {
+		cn.OnBan(s.host.Enforce)
+	}
 	s.ssh, err = sshd.New(sshd.Config{HostKey: hostKey, Logger: log, Limits: c.limits, Observer: s.metrics,
 		KeyOK: s.host.KeyOK, GuestOK: s.host.GuestOK, Handler: s.host.Serve, ProxyFrom: c.proxyFrom})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"chatroom/keys"
@@ -43,7 +44,12 @@ type Names struct {
 
 	bansMu sync.RWMutex
 	banned map[string]banRecord // by bucket key
+	onBan  atomic.Pointer[func(names.Ban)]
 }
+
+// OnBan has f told of each ban that reaches this node from another, so
+// that it closes the sessions the ban covers here.
+func (s *Names) OnBan(f func(names.Ban)) { s.onBan.Store(&f) }
 
 // record is a binding in the bucket.
 type record struct {
@@ -144,12 +150,18 @@ func (s *Names) watchBans(ctx context.Context, w jetstream.KeyWatcher, ready cha
 		}
 		s.bansMu.Lock()
 		var b banRecord
+		fresh := false
 		if kv.Operation() == jetstream.KeyValuePut && json.Unmarshal(kv.Value(), &b) == nil {
+			_, known := s.banned[kv.Key()]
+			fresh = !known && ready == nil // made since the start, on another node
 			s.banned[kv.Key()] = b
 		} else {
 			delete(s.banned, kv.Key())
 		}
 		s.bansMu.Unlock()
+		if f := s.onBan.Load(); fresh && f != nil && inForce(b.Ban, s.now()) {
+			(*f)(b.Ban)
+		}
 	}
 }
 

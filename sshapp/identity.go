@@ -75,6 +75,20 @@ func (h *Host) SetAllowed(set *keys.KeySet) {
 	h.close(gone, reason.NotAllowed, reason.NotAllowed.Text())
 }
 
+// Enforce closes the sessions here that ban b covers: a ban made on
+// another node of a cluster reaches this one through its names store.
+func (h *Host) Enforce(b names.Ban) {
+	why := "banned"
+	if b.By != "" {
+		why += " by " + b.By
+	}
+	if b.Reason != "" {
+		why += ": " + b.Reason
+	}
+	hit := h.seats.matching(func(o *seat) bool { return !h.moderator(o.id) && h.covers(b, o.id) })
+	h.close(hit, reason.Banned, why)
+}
+
 // SetAdmins replaces the moderators' keys; open sessions see the change at once.
 func (h *Host) SetAdmins(set *keys.KeySet) { h.admins.Store(set) }
 

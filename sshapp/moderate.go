@@ -109,7 +109,21 @@ func (st *seat) ban(target, rest string) (string, bool) {
 		}
 	}
 	ban.Reason = clean.Line(rest, 200)
-	switch e, online := h.directory.get(target); {
+	loc, cluster := h.room.(room.Locator)
+	e, online := h.directory.get(target)
+	elsewhere := false
+	if !online && cluster {
+		node, _, id, on := loc.Locate(target)
+		switch {
+		case on && id == "":
+			return fmt.Sprintf("%s is a guest on another server (%s): ban them there, where their address is known.", shown, node), true
+		case on:
+			// Their server closes their sessions when the ban reaches it.
+			ban.Fingerprint, elsewhere = id, true
+		}
+	}
+	switch {
+	case elsewhere:
 	case online:
 		// The key, and the address it came from; a guest, the address.
 		ban.Fingerprint, ban.Addr = e.id.fp, banAddr(e.id.addr)
@@ -137,6 +151,10 @@ func (st *seat) ban(target, rest string) (string, bool) {
 	// screen, this moderator's own excepted.
 	hit := h.seats.matching(func(o *seat) bool { return o != st && h.covers(ban, o.id) })
 	h.close(hit, reason.Banned, why)
+	if elsewhere {
+		h.room.Kick(target, why)
+		return fmt.Sprintf("%s is banned%s; their server closes their sessions.", shown, length), false
+	}
 	return fmt.Sprintf("%s is banned%s; %d session(s) closed.", shown, length, len(hit)), false
 }
 
