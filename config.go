@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"chatroom/cluster"
 	"chatroom/room"
 	"chatroom/sshd"
 	"chatroom/tui"
@@ -28,8 +29,7 @@ type config struct {
 	newNames      int            // names one address may bind per hour; 0: no limit
 	nameTTL       time.Duration  // a name unused this long is released
 	proxyFrom     []netip.Prefix // balancers that send a PROXY protocol header
-	nats          string         // NATS servers of a cluster; "" for one node alone
-	natsCreds     string         // NATS credentials file
+	nats          cluster.Link   // NATS servers of a cluster (no URLs: one node alone), and how to reach them
 	natsReplicas  int            // servers that keep what the cluster shares
 	nodeName      string         // this node's name in the cluster
 	limits        sshd.Limits
@@ -65,8 +65,11 @@ func settings(c *config, getenv func(string) string) []setting {
 		{"Server", "metrics-listen", "ADDR", "serve Prometheus metrics at http://ADDR/metrics", (*optionalAddress)(&c.metricsListen), "off"},
 		{"Server", "pprof", "", "also serve /debug/pprof/ on the metrics address", (*boolean)(&c.pprof), "false"},
 
-		{"Cluster", "nats", "URLS", "NATS servers (comma-separated; tls:// for TLS) that link several nodes into one room; see Scaling out in the README", (*text)(&c.nats), "none: one node alone"},
-		{"Cluster", "nats-creds", "FILE", "NATS credentials file", (*text)(&c.natsCreds), "none"},
+		{"Cluster", "nats", "URLS", "NATS servers (comma-separated; tls:// for TLS) that link several nodes into one room; see Scaling out in the README", (*text)(&c.nats.URLs), "none: one node alone"},
+		{"Cluster", "nats-creds", "FILE", "NATS credentials file", (*text)(&c.nats.Creds), "none"},
+		{"Cluster", "nats-ca", "FILE", "PEM file of the authorities that sign the NATS servers' TLS certificates", (*text)(&c.nats.CA), "the system's"},
+		{"Cluster", "nats-cert", "FILE", "this node's TLS certificate (PEM), for NATS servers that ask for one", (*text)(&c.nats.Cert), "none"},
+		{"Cluster", "nats-key", "FILE", "the key of --nats-cert (PEM)", (*text)(&c.nats.Key), "none"},
 		{"Cluster", "nats-replicas", "N", "NATS servers that keep the room's stream and buckets (3 survives losing one of three)", (*count)(&c.natsReplicas), "1"},
 		{"Cluster", "node-name", "NAME", "this node's name, shown to moderators by /whois", (*text)(&c.nodeName), "the host name"},
 

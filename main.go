@@ -129,7 +129,7 @@ func build(c config, log *slog.Logger, sd systemd.Manager) (*server, error) {
 	}
 	s := &server{c: c, log: log, sd: sd}
 	var broker room.Broker
-	if c.nats != "" {
+	if c.nats.URLs != "" {
 		if err := s.joinCluster(dir); err != nil {
 			return nil, err
 		}
@@ -173,7 +173,7 @@ func (s *server) joinCluster(dir string) error {
 	if name == "" {
 		name, _ = os.Hostname()
 	}
-	node, err := cluster.Start(cluster.Config{URLs: c.nats, Creds: c.natsCreds, Name: name,
+	node, err := cluster.Start(cluster.Config{Link: c.nats, Name: name,
 		Replicas: c.natsReplicas, Room: c.room, Log: s.log})
 	if err != nil {
 		return err
@@ -197,7 +197,7 @@ func (s *server) joinCluster(dir string) error {
 			}
 		}
 	}
-	s.log.Info("cluster", "nats", c.nats, "node", name, "id", node.ID())
+	s.log.Info("cluster", "nats", c.nats.URLs, "node", name, "id", node.ID())
 	s.node, s.room, s.names = node, node.Room(), store
 	return nil
 }

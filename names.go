@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"chatroom/cluster"
@@ -20,7 +21,7 @@ func namesCommand(args []string, getenv func(string) string, stdout, stderr io.W
 	fs := flag.NewFlagSet("chatroom names", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	for _, s := range settings(&c, getenv) {
-		if s.name == "data-dir" || s.name == "nats" || s.name == "nats-creds" || s.name == "nats-replicas" {
+		if s.name == "data-dir" || strings.HasPrefix(s.name, "nats") {
 			if v := getenv(s.env()); v != "" {
 				s.value.Set(v)
 			}
@@ -48,8 +49,8 @@ func namesCommand(args []string, getenv func(string) string, stdout, stderr io.W
 	}
 	var st names.Store
 	var err error
-	if c.nats != "" {
-		st, err = cluster.DialNames(c.nats, c.natsCreds, c.natsReplicas)
+	if c.nats.URLs != "" {
+		st, err = cluster.DialNames(c.nats, c.natsReplicas)
 	} else {
 		st, err = names.Open(filepath.Clean(c.dataDir))
 	}

@@ -44,12 +44,37 @@ const (
 	nodeSubject  = "chatroom.node." // + a node's id: what concerns its members alone
 )
 
-// Config is what a node needs.
-type Config struct {
-	// URLs are the NATS servers, comma-separated (nats://, tls://).
+// Link is how to reach NATS.
+type Link struct {
+	// URLs are the NATS servers, comma-separated (nats://, or tls:// for
+	// TLS, which the servers may also ask for themselves).
 	URLs string
 	// Creds is a NATS credentials file, if the servers want one.
 	Creds string
+	// CA is a PEM file of the authorities that sign the servers'
+	// certificates, if not the system's; Cert and Key are this node's
+	// own, if the servers want clients to show one.
+	CA, Cert, Key string
+}
+
+// options are the connection options the link needs.
+func (l Link) options() []nats.Option {
+	var opts []nats.Option
+	if l.Creds != "" {
+		opts = append(opts, nats.UserCredentials(l.Creds))
+	}
+	if l.CA != "" {
+		opts = append(opts, nats.RootCAs(l.CA))
+	}
+	if l.Cert != "" || l.Key != "" {
+		opts = append(opts, nats.ClientCert(l.Cert, l.Key))
+	}
+	return opts
+}
+
+// Config is what a node needs.
+type Config struct {
+	Link
 	// Name is this node's name, shown to moderators (default: host name).
 	Name string
 	// Replicas is how many NATS servers keep each bucket and the room's
@@ -155,10 +180,7 @@ func Start(cfg Config) (*Node, error) {
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { n.lost(err) }),
 		nats.ReconnectHandler(func(*nats.Conn) { n.back() }),
 	}, cfg.NATS...)
-	if cfg.Creds != "" {
-		opts = append(opts, nats.UserCredentials(cfg.Creds))
-	}
-	nc, err := nats.Connect(cfg.URLs, opts...)
+	nc, err := nats.Connect(cfg.URLs, append(opts, cfg.options()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("nats: %w", err)
 	}

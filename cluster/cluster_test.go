@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -25,7 +26,7 @@ func natsServer(t *testing.T, dir string, port int) *server.Server {
 // node starts a node on url, closed when the test ends.
 func node(t *testing.T, url, name string) *Node {
 	t.Helper()
-	n, err := Start(Config{URLs: url, Name: name, Heartbeat: 100 * time.Millisecond, DeadAfter: time.Second,
+	n, err := Start(Config{Link: Link{URLs: url}, Name: name, Heartbeat: 100 * time.Millisecond, DeadAfter: time.Second,
 		Room: room.Options{MessageBurst: 100}})
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +212,7 @@ func TestAKickReachesAnotherNode(t *testing.T) {
 func TestASilentNodesPeopleLeaveAndTheirNamesAreFree(t *testing.T) {
 	url := natsServer(t, t.TempDir(), 0).ClientURL()
 	a := node(t, url, "a")
-	b, err := Start(Config{URLs: url, Name: "b", Heartbeat: 100 * time.Millisecond, DeadAfter: time.Second})
+	b, err := Start(Config{Link: Link{URLs: url}, Name: "b", Heartbeat: 100 * time.Millisecond, DeadAfter: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,10 +232,7 @@ func TestASilentNodesPeopleLeaveAndTheirNamesAreFree(t *testing.T) {
 func TestLosingNATSIsToldAndRecovered(t *testing.T) {
 	dir := t.TempDir()
 	ns := natsServer(t, dir, 0)
-	port := ns.Addr().(interface{ String() string }).String()
-	_, portStr, _ := strings.Cut(port, ":")
-	var portN int
-	fmt.Sscan(portStr, &portN)
+	portN := ns.Addr().(*net.TCPAddr).Port
 	a := node(t, ns.ClientURL(), "a")
 	alice := join(t, a, "alice", "")
 	ns.Shutdown()
@@ -376,7 +374,7 @@ func TestPrivateChatsAcrossNodes(t *testing.T) {
 func TestAChatEndsWhenThePeersNodeDies(t *testing.T) {
 	url := natsServer(t, t.TempDir(), 0).ClientURL()
 	a := node(t, url, "a")
-	b, err := Start(Config{URLs: url, Name: "b", Heartbeat: 100 * time.Millisecond, DeadAfter: time.Second})
+	b, err := Start(Config{Link: Link{URLs: url}, Name: "b", Heartbeat: 100 * time.Millisecond, DeadAfter: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +406,7 @@ func TestTheRoomCarriesOnWhenANATSServerDies(t *testing.T) {
 		for i := range servers {
 			urls = append(urls, servers[(first+i)%len(servers)].ClientURL())
 		}
-		n, err := Start(Config{URLs: strings.Join(urls, ","), Name: name, Replicas: 3,
+		n, err := Start(Config{Link: Link{URLs: strings.Join(urls, ",")}, Name: name, Replicas: 3,
 			Heartbeat: 100 * time.Millisecond, DeadAfter: 3 * time.Second,
 			Room: room.Options{MessageBurst: 100}, NATS: []nats.Option{nats.DontRandomize()}})
 		if err != nil {
@@ -453,4 +451,18 @@ func TestTheRoomCarriesOnWhenANATSServerDies(t *testing.T) {
 	if !testkit.Eventually(listsExactly(b, "alice", "bob")) {
 		t.Errorf("b lists %v", online(b))
 	}
+}
+
+func TestANodeReachesNATSOverTLS(t *testing.T) {
+	ns, ca := natstest.TLSServer(t)
+	url := "tls://" + ns.Addr().String()
+	if _, err := Start(Config{Link: Link{URLs: url}, NATS: []nats.Option{nats.MaxReconnects(0)}}); err == nil {
+		t.Fatal("a server signed by an unknown authority was trusted")
+	}
+	n, err := Start(Config{Link: Link{URLs: url, CA: ca}, Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close("the test ended")
+	join(t, n, "alice", "")
 }

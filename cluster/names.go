@@ -66,12 +66,8 @@ type banRecord struct {
 
 // DialNames connects to NATS and opens the cluster's names, for a command
 // that needs no node (chatroom names --nats). Close closes the connection.
-func DialNames(urls, creds string, replicas int) (*Names, error) {
-	opts := []nats.Option{nats.Name("chatroom names")}
-	if creds != "" {
-		opts = append(opts, nats.UserCredentials(creds))
-	}
-	nc, err := nats.Connect(urls, opts...)
+func DialNames(link Link, replicas int) (*Names, error) {
+	nc, err := nats.Connect(link.URLs, append(link.options(), nats.Name("chatroom names"))...)
 	if err != nil {
 		return nil, fmt.Errorf("nats: %w", err)
 	}
