@@ -76,6 +76,9 @@ func compareReports(w io.Writer, labels [2]string, floorFiles, chatFiles []strin
 		p := func(r report) phaseReport { return r.Phases[i] }
 		name := fmt.Sprintf("%g/s", chat[0].Phases[i].Rate)
 		row(name+" server CPU", func(r report) float64 { return p(r).CPU }, "% of a core")
+		if chat[0].Phases[i].AuxCPU > 0 || floor[0].Phases[i].AuxCPU > 0 {
+			row(name+" NATS CPU, beside", func(r report) float64 { return p(r).AuxCPU }, "% of a core")
+		}
 		if chat[0].Phases[i].Rate > 0 {
 			row(name+" delivered", func(r report) float64 {
 				return 100 * float64(p(r).Delivered) / float64(max(p(r).Expected, 1))

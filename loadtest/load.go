@@ -57,13 +57,14 @@ func parsePhases(s string) ([]phase, error) {
 
 // config is one run.
 type config struct {
-	Addr          string
+	Addr          string // one server, or several (comma-separated): client i dials the i-th, round
 	Clients       int
 	Parallel      int // connections being set up at once
 	Width, Height int
 	Phases        []phase
 	Grace         time.Duration // after a phase, how long deliveries may still arrive
-	PID           int           // the server's process, for CPU and memory; 0 to skip
+	PIDs          []int         // the server's processes (one a node), for CPU and memory, summed; none to skip
+	AuxPID        int           // another process whose CPU is reported beside (NATS); 0 for none
 	Screens       int           // clients whose screens are emulated (the rest only scan their output); <0 for all
 	Prefix        string        // client names are Prefix0001...
 	Guests        bool          // log in with no key (default: each client its own key, as real users have)
@@ -100,6 +101,7 @@ type phaseReport struct {
 	P50, P95, P99, Max     time.Duration // per delivery: send to visible
 	AllP50, AllP99, AllMax time.Duration // per message: send to visible everywhere
 	CPU                    float64       // server CPU, percent of one core
+	AuxCPU                 float64       // the other process's (NATS), ditto
 	RSS                    int64
 	Disconnected           int // clients that went away during the phase
 }
@@ -171,11 +173,11 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	rep := &report{Clients: cfg.Clients, ServerTicksHz: 100, ServerMeasured: cfg.PID > 0, Screens: cfg.Clients}
+	rep := &report{Clients: cfg.Clients, ServerTicksHz: 100, ServerMeasured: len(cfg.PIDs) > 0, Screens: cfg.Clients}
 	if cfg.Screens >= 0 {
 		rep.Screens = min(cfg.Screens, cfg.Clients)
 	}
-	rep.RSSBefore, _ = procRSS(cfg.PID)
+	rep.RSSBefore, _ = procRSS(cfg.PIDs...)
 
 	keys := make([]gossh.Signer, cfg.Clients)
 	if !cfg.Guests {
@@ -205,7 +207,7 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	}
 	// Let the join notices settle before measuring.
 	settle(ctx, 2*time.Second)
-	rep.RSSConnected, _ = procRSS(cfg.PID)
+	rep.RSSConnected, _ = procRSS(cfg.PIDs...)
 
 	next := 0 // message numbers
 	for _, ph := range cfg.Phases {
@@ -256,9 +258,9 @@ func storm(ctx context.Context, cfg config, rep *report, keys []gossh.Signer, li
 		}
 	}
 	cpuOver := func(d time.Duration) float64 {
-		t0, _ := procCPU(cfg.PID)
+		t0, _ := procCPU(cfg.PIDs...)
 		settle(ctx, d)
-		t1, _ := procCPU(cfg.PID)
+		t1, _ := procCPU(cfg.PIDs...)
 		return float64(t1-t0) / d.Seconds() // ticks are 1/100 s: percent of a core
 	}
 	if idle < 0 {
@@ -274,7 +276,7 @@ func storm(ctx context.Context, cfg config, rep *report, keys []gossh.Signer, li
 	rep.StormConnected, rep.StormFailed = time.Since(start), failed
 	rep.StormP99 = pct(times, 99)
 	*live = slices.DeleteFunc(again, func(c *lclient) bool { return c == nil })
-	if cfg.PID > 0 {
+	if len(cfg.PIDs) > 0 {
 		for time.Since(start) < time.Minute && ctx.Err() == nil {
 			if cpuOver(500*time.Millisecond) <= max(1.5*idle, 1) {
 				break
@@ -297,8 +299,9 @@ type sent struct {
 
 func runPhase(ctx context.Context, cfg config, ph phase, live []*lclient, next *int) (phaseReport, error) {
 	pr := phaseReport{phase: ph}
-	t0, err := procCPU(cfg.PID)
-	if err != nil && cfg.PID > 0 {
+	a0, _ := procCPU(cfg.AuxPID)
+	t0, err := procCPU(cfg.PIDs...)
+	if err != nil && len(cfg.PIDs) > 0 {
 		return pr, err
 	}
 	wall := time.Now()
@@ -330,12 +333,16 @@ func runPhase(ctx context.Context, cfg config, ph phase, live []*lclient, next *
 	} else {
 		settle(ctx, ph.Duration)
 	}
-	t1, _ := procCPU(cfg.PID)
+	t1, _ := procCPU(cfg.PIDs...)
+	a1, _ := procCPU(cfg.AuxPID)
 	elapsed := time.Since(wall)
-	if cfg.PID > 0 {
+	if cfg.AuxPID > 0 {
+		pr.AuxCPU = 100 * float64(a1-a0) / 100 / elapsed.Seconds()
+	}
+	if len(cfg.PIDs) > 0 {
 		pr.CPU = 100 * float64(t1-t0) / 100 / elapsed.Seconds()
 	}
-	pr.RSS, _ = procRSS(cfg.PID)
+	pr.RSS, _ = procRSS(cfg.PIDs...)
 	pr.Sent = len(msgs)
 	if len(msgs) > 0 {
 		settle(ctx, cfg.Grace)
@@ -394,37 +401,48 @@ func pct(ds []time.Duration, p float64) time.Duration {
 }
 
 // procCPU is the process's user+system time in clock ticks (1/100 s).
-func procCPU(pid int) (int64, error) {
-	if pid <= 0 {
-		return 0, nil
+func procCPU(pids ...int) (int64, error) {
+	var sum int64
+	for _, pid := range pids {
+		if pid <= 0 {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return 0, err
+		}
+		// Fields after the command name, which is in parentheses.
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		sum += utime + stime
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name, which is in parentheses.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return utime + stime, nil
+	return sum, nil
 }
 
 // procRSS is the process's resident memory in bytes.
-func procRSS(pid int) (int64, error) {
-	if pid <= 0 {
-		return 0, nil
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10, nil
+func procRSS(pids ...int) (int64, error) {
+	var sum int64
+	for _, pid := range pids {
+		if pid <= 0 {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			return 0, err
+		}
+		found := false
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+				sum, found = sum+kb<<10, true
+			}
+		}
+		if !found {
+			return 0, errors.New("no VmRSS")
 		}
 	}
-	return 0, errors.New("no VmRSS")
+	return sum, nil
 }
 
 // connectAll dials every client, Parallel at a time; a client counts once
@@ -451,7 +469,8 @@ func connectAll(ctx context.Context, cfg config, keys []gossh.Signer) ([]*lclien
 			sn := newSeen()
 			blind := cfg.Screens >= 0 && i >= cfg.Screens
 			o := termtest.Options{Width: cfg.Width, Height: cfg.Height, Output: sn, Blind: blind, Timeout: 30 * time.Second, Key: keys[i]}
-			c, err := termtest.Dial(cfg.Addr, fmt.Sprintf("%s%04d", cfg.Prefix, i), o)
+			addrs := strings.Split(cfg.Addr, ",")
+			c, err := termtest.Dial(addrs[i%len(addrs)], fmt.Sprintf("%s%04d", cfg.Prefix, i), o)
 			if err == nil {
 				select {
 				case <-sn.welcome:

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -27,14 +28,15 @@ func main() {
 		phases string
 		asJSON bool
 	)
-	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:2222", "server address")
+	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:2222", "server address; several, comma-separated, share the clients (the nodes of a cluster)")
 	flag.IntVar(&cfg.Clients, "n", 100, fmt.Sprintf("clients (2 to %d)", maxClients))
 	flag.IntVar(&cfg.Parallel, "parallel", 32, "connections set up at once")
 	flag.IntVar(&cfg.Width, "width", 100, "terminal width")
 	flag.IntVar(&cfg.Height, "height", 30, "terminal height")
 	flag.StringVar(&phases, "phases", "0/s:10s,20/s:20s", "RATE/s:DURATION,... messages a second over all clients; 0 measures idle")
 	flag.DurationVar(&cfg.Grace, "grace", 5*time.Second, "after a phase, how long late deliveries still count")
-	flag.IntVar(&cfg.PID, "pid", 0, "the server's PID, to measure its CPU and memory (same machine)")
+	pids := flag.String("pid", "", "the server's PID, to measure its CPU and memory (same machine); several, comma-separated, are summed")
+	flag.IntVar(&cfg.AuxPID, "aux-pid", 0, "another process whose CPU is reported beside the server's (nats-server)")
 	flag.IntVar(&cfg.Screens, "screens", -1, "emulate the screens of only this many clients; the others scan their output (cheaper); -1 for all")
 	flag.StringVar(&cfg.Prefix, "prefix", "lt", "client name prefix")
 	flag.BoolVar(&cfg.Guests, "guests", false, "log in as guests, with no key (default: each client has a key of its own)")
@@ -69,6 +71,13 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	for _, f := range strings.FieldsFunc(*pids, func(r rune) bool { return r == ',' }) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			log.Fatalf("-pid: %q is not a PID", f)
+		}
+		cfg.PIDs = append(cfg.PIDs, pid)
+	}
 	var err error
 	if cfg.Phases, err = parsePhases(phases); err != nil {
 		log.Fatal(err)
@@ -99,15 +108,15 @@ func printReport(r *report) {
 		fmt.Printf("server RSS %d MiB before, %d MiB connected: %d KiB per session\n",
 			r.RSSBefore>>20, r.RSSConnected>>20, per>>10)
 	}
-	fmt.Printf("%8s %8s %6s %9s %9s %9s %9s %9s %11s %8s %8s\n",
-		"rate", "time", "sent", "deliv", "p50", "p95", "p99", "max", "all-p99", "cpu", "rss")
+	fmt.Printf("%8s %8s %6s %9s %9s %9s %9s %9s %11s %8s %8s %8s\n",
+		"rate", "time", "sent", "deliv", "p50", "p95", "p99", "max", "all-p99", "cpu", "rss", "aux-cpu")
 	for _, p := range r.Phases {
 		deliv := "-"
 		if p.Expected > 0 {
 			deliv = fmt.Sprintf("%.2f%%", 100*float64(p.Delivered)/float64(p.Expected))
 		}
-		fmt.Printf("%6g/s %8v %6d %9s %9v %9v %9v %9v %11v %7.1f%% %5dMiB\n",
-			p.Rate, p.Duration, p.Sent, deliv, p.P50, p.P95, p.P99, p.Max, p.AllP99, p.CPU, p.RSS>>20)
+		fmt.Printf("%6g/s %8v %6d %9s %9v %9v %9v %9v %11v %7.1f%% %5dMiB %7.1f%%\n",
+			p.Rate, p.Duration, p.Sent, deliv, p.P50, p.P95, p.P99, p.Max, p.AllP99, p.CPU, p.RSS>>20, p.AuxCPU)
 	}
 	fmt.Printf("%d clients still connected at the end; %d emulated screens without the last message\n", r.ClientsAtEnd, r.ScreensMissingLast)
 	if r.StormConnected > 0 {
