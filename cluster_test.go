@@ -1,6 +1,10 @@
 package main_test
 
 import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -147,5 +151,70 @@ func TestNamesAndBansHoldAcrossTheCluster(t *testing.T) {
 	testkit.WaitDone(t, c)
 	if !strings.Contains(c.Stderr(), "you are banned: spamming") {
 		t.Errorf("dave, back on b, was told %q", c.Stderr())
+	}
+}
+
+// deploy/haproxy.cfg, pointed at two nodes on this machine, carries
+// clients to them with the PROXY protocol: each node sees the client's
+// own address, and the balancer's health checks are not refused.
+func TestHAProxyInFrontOfTwoNodes(t *testing.T) {
+	testkit.NeedTool(t, "haproxy", "haproxy")
+	if b, err := exec.Command("haproxy", "-c", "-f", "deploy/haproxy.cfg").CombinedOutput(); err != nil {
+		t.Fatalf("haproxy -c: %v\n%s", err, b)
+	}
+	url := natstest.Server(t, t.TempDir(), 0).ClientURL()
+	args := func(name string) []string {
+		return []string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--nats", url, "--node-name", name,
+			"--proxy-from", "127.0.0.1"}
+	}
+	a := start(t, t.TempDir(), nil, args("node-a")...)
+	b := start(t, t.TempDir(), nil, args("node-b")...)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := l.Addr().String()
+	l.Close()
+	conf, err := os.ReadFile("deploy/haproxy.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := strings.NewReplacer("bind :22", "bind "+front, "10.0.0.11:2222", a.addr, "10.0.0.12:2222", b.addr,
+		"inter 5s", "inter 200ms", "maxconn 20000", "maxconn 100").Replace(string(conf))
+	cfg := filepath.Join(t.TempDir(), "haproxy.cfg")
+	os.WriteFile(cfg, []byte(local), 0o644)
+	hap := exec.Command("haproxy", "-db", "-f", cfg)
+	var hlog testkit.LogBuffer
+	hap.Stdout, hap.Stderr = &hlog, &hlog
+	if err := hap.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hap.Process.Kill(); hap.Wait() })
+
+	// Two clients from addresses of their own; leastconn puts them on
+	// different nodes.
+	var cs []*termtest.Client
+	for i, name := range []string{"alice", "bob"} {
+		var c *termtest.Client
+		ok := testkit.Eventually(func() bool { // until haproxy listens
+			c, err = termtest.Dial(front, name, termtest.Options{LocalIP: fmt.Sprintf("127.0.0.%d", 5+i)})
+			return err == nil
+		})
+		if !ok {
+			t.Fatalf("%s through haproxy: %v\n%s", name, err, hlog.String())
+		}
+		t.Cleanup(func() { c.Close() })
+		testkit.WaitText(t, c, "Welcome, "+name+".")
+		cs = append(cs, c)
+	}
+	testkit.WaitText(t, cs[0], "bob")
+	logs := a.logs() + b.logs()
+	for _, want := range []string{"remote=127.0.0.5:", "remote=127.0.0.6:"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("no node logged %s:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, "no_proxy_header") {
+		t.Errorf("a node refused the balancer:\n%s", logs)
 	}
 }

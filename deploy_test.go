@@ -128,3 +128,35 @@ func TestTheDebianPackage(t *testing.T) {
 		t.Errorf("lintian found errors: %v\n%s", err, b)
 	}
 }
+
+// The NATS unit verifies, and nats-server (built from the module the
+// tests use) accepts the configuration, once its store points somewhere
+// writable and its routes somewhere that resolves.
+func TestTheNATSUnitAndConfigurationAreValid(t *testing.T) {
+	testkit.NeedTool(t, "systemd-analyze", "systemd")
+	dir := t.TempDir()
+	nats := filepath.Join(dir, "nats-server")
+	if b, err := exec.Command("go", "build", "-o", nats, "github.com/nats-io/nats-server/v2").CombinedOutput(); err != nil {
+		t.Fatalf("building nats-server: %v\n%s", err, b)
+	}
+	unit, err := os.ReadFile("deploy/nats/nats-server.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	installed := strings.Replace(string(unit), "ExecStart=/usr/local/bin/nats-server", "ExecStart="+nats, 1)
+	os.WriteFile(filepath.Join(dir, "nats-server.service"), []byte(installed), 0o644)
+	out, err := exec.Command("systemd-analyze", "verify", filepath.Join(dir, "nats-server.service")).CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	conf, err := os.ReadFile("deploy/nats/chatroom.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := strings.NewReplacer("/var/lib/nats", filepath.Join(dir, "store"), "nats1:", "127.0.0.1:",
+		"nats2:", "127.0.0.2:", "nats3:", "127.0.0.3:").Replace(string(conf))
+	os.WriteFile(filepath.Join(dir, "chatroom.conf"), []byte(local), 0o644)
+	if b, err := exec.Command(nats, "-c", filepath.Join(dir, "chatroom.conf"), "-t").CombinedOutput(); err != nil {
+		t.Errorf("nats-server -t: %v\n%s", err, b)
+	}
+}

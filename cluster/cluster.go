@@ -179,6 +179,7 @@ func Start(cfg Config) (*Node, error) {
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { n.lost(err) }),
 		nats.ReconnectHandler(func(*nats.Conn) { n.back() }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { n.log.Warn("nats", "err", err) }),
 	}, cfg.NATS...)
 	nc, err := nats.Connect(cfg.URLs, append(opts, cfg.options()...)...)
 	if err != nil {
@@ -311,7 +312,10 @@ func (n *Node) ensure(ctx context.Context) error {
 // leaves the cluster.
 func (n *Node) Close(reason string) {
 	n.room.Close(reason)
-	n.release()
+	// A moment to release its people's names; past it the others do.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	n.release(ctx)
+	cancel()
 	n.stop()
 	n.done.Wait()
 	n.nc.Close()
@@ -475,14 +479,21 @@ func (n *Node) leaving(name string) {
 }
 
 // release deletes the names of members who left.
-func (n *Node) release() {
+func (n *Node) release(ctx context.Context) {
 	n.mu.Lock()
 	list := n.gone
 	n.gone = nil
 	n.mu.Unlock()
-	for _, g := range list {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := n.online.Delete(ctx, nameKey(g.name), jetstream.LastRevision(g.rev)); err != nil &&
+	for i, g := range list {
+		if !n.up.Load() || ctx.Err() != nil {
+			// Cut off, or out of time: the other nodes release these
+			// names when this node falls silent, or this node claims
+			// them anew when its link is back.
+			n.log.Warn("nats: names left to release", "count", len(list)-i)
+			return
+		}
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := n.online.Delete(c, nameKey(g.name), jetstream.LastRevision(g.rev)); err != nil &&
 			!errors.Is(err, jetstream.ErrKeyRevisionMismatch) && !errors.Is(err, jetstream.ErrKeyExists) {
 			n.log.Warn("nats: releasing a name", "name", g.name, "err", err)
 		}
@@ -574,13 +585,13 @@ func (n *Node) tick() {
 		case <-n.ctx.Done():
 			return
 		case <-n.wake:
-			n.release()
+			n.release(n.ctx)
 		case <-t.C:
 			if !n.up.Load() {
 				continue
 			}
 			n.beat()
-			n.release()
+			n.release(n.ctx)
 			n.sweep()
 		}
 	}

@@ -466,3 +466,30 @@ func TestANodeReachesNATSOverTLS(t *testing.T) {
 	defer n.Close("the test ended")
 	join(t, n, "alice", "")
 }
+
+// A node whose NATS is gone still shuts down promptly: the names it could
+// not release are the other nodes' to sweep.
+func TestANodeCutOffStillClosesPromptly(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), 0)
+	n, err := Start(Config{Link: Link{URLs: ns.ClientURL()}, Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openNames(t, ns.ClientURL())
+	for i := range 50 {
+		join(t, n, fmt.Sprint("p", i), "")
+		s.Seen(fmt.Sprint("p", i))
+	}
+	ns.Shutdown()
+	closed := make(chan struct{})
+	go func() {
+		n.Close("the test ended")
+		s.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second): // 50 names at 5 s each would be minutes
+		t.Fatal("a node cut off from NATS did not close")
+	}
+}

@@ -38,6 +38,7 @@ type Names struct {
 	stop                 context.CancelFunc
 	done                 chan struct{}
 	nc                   *nats.Conn // DialNames's, closed by Close
+	conn                 *nats.Conn // the link, whoever owns it
 
 	mu   sync.Mutex
 	seen map[string]time.Time // last-seen times not yet written
@@ -95,7 +96,8 @@ func OpenNames(js jetstream.JetStream, replicas int) (*Names, error) {
 		}
 		return kv, nil
 	}
-	s := &Names{now: time.Now, seen: make(map[string]time.Time), banned: make(map[string]banRecord), done: make(chan struct{})}
+	s := &Names{now: time.Now, seen: make(map[string]time.Time), banned: make(map[string]banRecord), done: make(chan struct{}),
+		conn: js.Conn()}
 	var err error
 	if s.names, err = bucket(namesBucket, "which key owns which name"); err != nil {
 		return nil, err
@@ -246,9 +248,24 @@ func (s *Names) Flush() error {
 	seen := s.seen
 	s.seen = make(map[string]time.Time)
 	s.mu.Unlock()
+	// However many there are, a flush takes 10 s at most: past that, or
+	// once NATS stops answering, the rest wait for the next one.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	var errs []error
+	if !s.conn.IsConnected() {
+		cancel() // keep them all for the next flush
+		errs = append(errs, errors.New("nats: not connected; last-seen times kept for later"))
+	}
 	for name, t := range seen {
-		ctx, cancel := ctx5()
+		if ctx.Err() != nil {
+			s.mu.Lock()
+			if later, ok := s.seen[name]; !ok || later.Before(t) {
+				s.seen[name] = t
+			}
+			s.mu.Unlock()
+			continue
+		}
 		kv, err := s.names.Get(ctx, nameKey(name))
 		if err == nil {
 			var r record
@@ -258,9 +275,11 @@ func (s *Names) Flush() error {
 				_, err = s.names.Update(ctx, nameKey(name), val, kv.Revision())
 			}
 		}
-		cancel()
 		if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			if len(errs) == 0 {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+			cancel() // NATS is not answering: keep the rest for later
 		}
 	}
 	return errors.Join(errs...)

@@ -59,6 +59,6 @@ for round in $(seq "$rounds"); do
 	a=$(node "a-$round" "$pa" --nats "nats://127.0.0.1:$np" --node-name a); pids+=("$a")
 	b=$(node "b-$round" "$pb" --nats "nats://127.0.0.1:$np" --node-name b); pids+=("$b")
 	"$dir/loadtest" -addr "127.0.0.1:$pa,127.0.0.1:$pb" -n "$clients" -phases "$phases" -pid "$a,$b" -aux-pid "$n" -json "$@" >"$dir/two-$round.json"
-	stop "$a" "$b" "$n"; twos+=("$dir/two-$round.json")
+	stop "$a" "$b"; stop "$n"; twos+=("$dir/two-$round.json")
 done
 "$dir/loadtest" -compare -labels "one node,two nodes" "$(IFS=,; echo "${ones[*]}")" "$(IFS=,; echo "${twos[*]}")"
