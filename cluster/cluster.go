@@ -114,7 +114,6 @@ type Node struct {
 	entries map[string]entry     // the online bucket, as last watched
 	mine    map[string]uint64    // revisions of the names this node holds
 	seen    map[string]time.Time // last heartbeat of each node
-	names   map[string]string    // node id -> node name
 	gone    []gone               // names to release, for the releaser
 	wake    chan struct{}
 
@@ -165,7 +164,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, id: newID(), log: cfg.Log, started: time.Now(),
 		entries: make(map[string]entry), mine: make(map[string]uint64),
-		seen: make(map[string]time.Time), names: make(map[string]string), wake: make(chan struct{}, 1),
+		seen: make(map[string]time.Time), wake: make(chan struct{}, 1),
 		outNew: make(chan struct{}, 1)}
 	n.ctx, n.stop = context.WithCancel(context.Background())
 	ropts := cfg.Room
@@ -187,6 +186,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n.nc = nc
 	if err := n.setUp(); err != nil {
+		n.stop()
 		nc.Close()
 		return nil, err
 	}
@@ -570,7 +570,6 @@ func (n *Node) heard(msg *nats.Msg) {
 	}
 	n.mu.Lock()
 	n.seen[hb.ID] = time.Now()
-	n.names[hb.ID] = hb.Name
 	n.mu.Unlock()
 }
 
@@ -610,6 +609,11 @@ func (n *Node) sweep() {
 	}
 	var dead []stale
 	n.mu.Lock()
+	for id, t := range n.seen {
+		if now.Sub(t) > 10*n.cfg.DeadAfter {
+			delete(n.seen, id) // a node long gone (each run has an id of its own)
+		}
+	}
 	for name, e := range n.entries {
 		if e.Node != n.id && now.Sub(n.seen[e.Node]) > n.cfg.DeadAfter {
 			dead = append(dead, stale{name, e.rev})

@@ -254,9 +254,13 @@ func TestLosingNATSIsToldAndRecovered(t *testing.T) {
 	if err := alice.Say("hello?"); !errors.As(err, &unreachable) {
 		t.Errorf("a message while cut off: %v", err)
 	}
-	if _, err := a.Join("bob", ""); !errors.As(err, &unreachable) {
-		t.Errorf("a join while cut off: %v", err)
-	}
+	// NATS stays down for 5 s; every join meanwhile is refused, with why.
+	testkit.Within(5*time.Second, func() bool {
+		if _, err := a.Join("bob", ""); !errors.As(err, &unreachable) {
+			t.Fatalf("a join while cut off: %v", err)
+		}
+		return false
+	})
 	natsServer(t, dir, portN)
 	if !testkit.Eventually(told("linked to the rest of the room again")) {
 		t.Fatal("alice was not told the link is back")
@@ -491,5 +495,70 @@ func TestANodeCutOffStillClosesPromptly(t *testing.T) {
 	case <-closed:
 	case <-time.After(30 * time.Second): // 50 names at 5 s each would be minutes
 		t.Fatal("a node cut off from NATS did not close")
+	}
+}
+
+// A key that signs in on another node takes its old session's place there
+// as on one node: its private chats go on, with people on either node.
+func TestATakeoverAcrossNodesKeepsTheChats(t *testing.T) {
+	url := natsServer(t, t.TempDir(), 0).ClientURL()
+	a, b := node(t, url, "a"), node(t, url, "b")
+	old, carol := join(t, a, "alice", "SHA256:alice"), join(t, a, "carol", "")
+	dave := join(t, b, "dave", "")
+	for _, n := range []*Node{a, b} {
+		if !testkit.Eventually(listsExactly(n, "alice", "carol", "dave")) {
+			t.Fatalf("%s lists %v", n.cfg.Name, online(n))
+		}
+	}
+	chatWith := func(peer room.Member) room.ChatID {
+		t.Helper()
+		if err := old.Invite(peer.Name()); err != nil {
+			t.Fatal(err)
+		}
+		if err := peer.Answer(next(t, peer, room.Invited).Invite, true); err != nil {
+			t.Fatal(err)
+		}
+		next(t, peer, room.ChatOpened)
+		return next(t, old, room.ChatOpened).Chat
+	}
+	withCarol, withDave := chatWith(carol), chatWith(dave)
+
+	alice := join(t, b, "alice", "SHA256:alice")
+	resumed := map[room.ChatID]bool{}
+	for range 2 {
+		ev := next(t, alice, room.ChatOpened)
+		if ev.Reason != room.ReasonResumed {
+			t.Errorf("alice on b: %+v", ev)
+		}
+		resumed[ev.Chat] = true
+	}
+	if !resumed[withCarol] || !resumed[withDave] {
+		t.Fatalf("resumed %v; the chats were %d and %d", resumed, withCarol, withDave)
+	}
+	if err := carol.SendPrivate(withCarol, "still there?"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, alice, room.PrivateMessage); ev.Text != "still there?" {
+		t.Errorf("alice got %+v", ev)
+	}
+	if err := alice.SendPrivate(withDave, "moved"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, dave, room.PrivateMessage); ev.Text != "moved" {
+		t.Errorf("dave got %+v", ev)
+	}
+	if err := alice.SendPrivate(withCarol, "yes"); err != nil {
+		t.Fatal(err)
+	}
+	next(t, carol, room.PrivateMessage) // her own
+	if ev := next(t, carol, room.PrivateMessage); ev.Text != "yes" {
+		t.Errorf("carol got %+v", ev)
+	}
+	for _, m := range []room.Member{carol, dave} {
+		for _, ev := range append(waiting[m], m.Take(nil)...) {
+			if ev.Kind == room.ChatClosed {
+				t.Errorf("%s was told the chat ended: %+v", m.Name(), ev)
+			}
+		}
 	}
 }

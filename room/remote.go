@@ -1,6 +1,7 @@
 package room
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 )
@@ -35,23 +36,110 @@ func (r *Room) AddRemote(name, id, node string) {
 		r.remote = make(map[string]*member)
 	}
 	if p := r.remote[name]; p != nil {
-		if p.node == node && p.id == id {
+		switch {
+		case p.node == node && p.id == id:
+			return
+		case id != "" && sameID(p.id, id):
+			// The same key moved from one node to another: its chats
+			// with people here go on, routed to its new node.
+			p.node = node
+			r.endInvites(p)
 			return
 		}
-		r.dropRemote(p) // it moved: what it had here ends, as on its old node
+		r.dropRemote(p) // someone else now: what the other had here ends
 	} else if m := r.members[name]; m != nil {
-		err := ErrTakenOver
-		if id == "" || !sameID(m.id, id) {
-			err = errors.New("the name was taken on another server while this one was cut off")
+		if id != "" && sameID(m.id, id) {
+			// The same key signed in on another node: its chats go on
+			// there, as a takeover on one node.
+			r.remote[name] = r.handOver(m, node)
+			return
 		}
-		// Quietly, as a takeover on one node: the name stays online.
-		r.drop(m, err)
+		// Quietly: the name stays online, someone else's now.
+		r.drop(m, errors.New("the name was taken on another server while this one was cut off"))
 	} else {
 		r.people.add(name)
 		r.tellNews()
 	}
-	r.remote[name] = &member{room: r, name: name, id: id, node: node,
+	r.remote[name] = newStandIn(r, name, id, node)
+}
+
+func newStandIn(r *Room, name, id, node string) *member {
+	return &member{room: r, name: name, id: id, node: node,
 		chats: make(map[ChatID]*chat), invites: make(map[InviteID]*invite)}
+}
+
+// takeBack puts m, who joined here, in the place of stand-in p of the same
+// key: the chats p had with people here go on with m, as after a
+// takeover on one node. Called with r.mu held.
+func (r *Room) takeBack(p, m *member) {
+	delete(r.remote, p.name)
+	p.gone = true
+	r.endInvites(p)
+	now := r.opts.Now()
+	for id, c := range p.chats {
+		delete(p.chats, id)
+		if !c.open {
+			continue
+		}
+		if c.from == p {
+			c.from = m
+		} else {
+			c.to = m
+		}
+		m.chats[id] = c
+		r.deliver(m, &Event{Kind: ChatOpened, Time: now, From: c.from.name, To: c.to.name, Chat: id, Reason: ReasonResumed})
+	}
+}
+
+// handOver takes m out of this node because the same key took its place
+// on node: its invitations end, and its open chats go on there. Each is
+// routed to node as ChatOpened with ReasonResumed; a chat with someone
+// here stays, with a stand-in for m in it. Called with r.mu held.
+func (r *Room) handOver(m *member, node string) *member {
+	r.endInvites(m)
+	p := newStandIn(r, m.name, m.id, node)
+	now := r.opts.Now()
+	for id, c := range m.chats {
+		delete(m.chats, id)
+		if !c.open {
+			continue
+		}
+		peer := c.peer(m)
+		if c.from == m {
+			c.from = p
+		} else {
+			c.to = p
+		}
+		if peer.node == "" {
+			p.chats[id] = c // a chat with someone here goes on here
+		} else {
+			delete(peer.chats, id) // between two other nodes now
+		}
+		r.deliver(p, &Event{Kind: ChatOpened, Time: now, From: c.from.name, To: c.to.name, Chat: id, Reason: ReasonResumed})
+	}
+	m.gone, m.err = true, ErrTakenOver
+	close(m.done)
+	m.q.wake()
+	delete(r.members, m.name)
+	if r.opts.Gone != nil {
+		r.opts.Gone(m.name)
+	}
+	return p
+}
+
+// endInvites ends m's invitations, telling the other side. Called with
+// r.mu held.
+func (r *Room) endInvites(m *member) {
+	now := r.opts.Now()
+	for _, inv := range m.invites {
+		inv.stop()
+		r.dropInvite(inv)
+		other := inv.to
+		if other == m {
+			other = inv.from
+		}
+		r.deliver(other, &Event{Kind: InviteEnded, Time: now, From: inv.from.name, To: inv.to.name, Invite: inv.id, Reason: ReasonLeft})
+	}
 }
 
 // RemoveRemote says that name left node (or node died). Invitations and
@@ -72,16 +160,8 @@ func (r *Room) RemoveRemote(name, node string) {
 func (r *Room) dropRemote(p *member) {
 	delete(r.remote, p.name)
 	p.gone = true
+	r.endInvites(p)
 	now := r.opts.Now()
-	for _, inv := range p.invites {
-		inv.stop()
-		r.dropInvite(inv)
-		local := inv.to
-		if local == p {
-			local = inv.from
-		}
-		r.deliver(local, &Event{Kind: InviteEnded, Time: now, From: inv.from.name, To: inv.to.name, Invite: inv.id, Reason: ReasonLeft})
-	}
 	for id, c := range p.chats {
 		delete(p.chats, id)
 		if c.open {
@@ -180,19 +260,29 @@ func (r *Room) Apply(ev *Event) {
 			}
 		}
 	case ChatOpened:
-		// Opened on the invitee's node when they accepted; ev.From is ours.
-		from, to := r.members[ev.From], r.remote[ev.To]
-		if to == nil {
+		// Opened on the invitee's node when they accepted, or resumed
+		// here after someone's key took over on this node.
+		from, to := r.person(ev.From), r.person(ev.To)
+		switch {
+		case from == nil && to == nil:
 			return
-		}
-		if from == nil {
-			r.deliver(to, &Event{Kind: ChatClosed, Time: r.opts.Now(), From: ev.From, To: ev.To, Chat: ev.Chat, Reason: ReasonLeft})
+		case from == nil || to == nil:
+			// One of them left meanwhile: the other side ends it too.
+			if there := cmp.Or(from, to); there.node != "" {
+				r.deliver(there, &Event{Kind: ChatClosed, Time: r.opts.Now(), From: ev.From, To: ev.To, Chat: ev.Chat, Reason: ReasonLeft})
+			}
 			return
+		case from.chats[ev.Chat] != nil || to.chats[ev.Chat] != nil:
+			return // known here already
 		}
 		c := &chat{id: ev.Chat, from: from, to: to, open: true}
 		from.chats[c.id] = c
 		to.chats[c.id] = c
-		r.deliver(from, ev)
+		for _, m := range []*member{from, to} {
+			if m.node == "" {
+				r.deliver(m, ev)
+			}
+		}
 	case PrivateMessage:
 		if to := r.members[ev.To]; to != nil {
 			if c := to.chats[ev.Chat]; c != nil && c.open && c.peer(to).name == ev.From {
@@ -216,6 +306,15 @@ func (r *Room) Notice(text string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.broadcast(&Event{Kind: Notice, Time: r.opts.Now(), Text: text})
+}
+
+// person is this node's member called name, or its stand-in for them.
+// Called with r.mu held.
+func (r *Room) person(name string) *member {
+	if m := r.members[name]; m != nil {
+		return m
+	}
+	return r.remote[name]
 }
 
 // stop stops the invitation's timer, if this node keeps it.

@@ -290,11 +290,15 @@ func (r *Room) Join(name, id string) (Member, error) {
 		return m, nil
 	}
 	if p := r.remote[name]; p != nil {
-		// The cluster gave this node the name (the same key moved here,
-		// or the other node's claim lapsed): it stays on the list. What
-		// the stand-in had here ends, as on the node it left.
-		r.dropRemote(p)
+		// The cluster gave this node the name: the same key moved here
+		// (its chats go on), or another's claim lapsed (what the
+		// stand-in had here ends). It stays on the list.
 		m.replaced = id != "" && sameID(p.id, id)
+		if m.replaced {
+			r.takeBack(p, m)
+		} else {
+			r.dropRemote(p)
+		}
 		r.members[name] = m
 		r.listForNews(m)
 		return m, nil
