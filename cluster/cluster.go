@@ -400,13 +400,7 @@ func (n *Node) Join(name, id string) (room.Member, error) {
 	rev, err := n.online.Create(ctx, key, val)
 	switch {
 	case err == nil:
-		m, err := n.room.Join(name, id)
-		if err != nil {
-			_ = n.online.Delete(ctx, key, jetstream.LastRevision(rev))
-			return nil, err
-		}
-		n.hold(name, rev)
-		return m, nil
+		return n.joinHere(ctx, name, id, rev)
 	case !errors.Is(err, jetstream.ErrKeyExists):
 		return nil, n.failed(err)
 	}
@@ -437,15 +431,21 @@ func (n *Node) Join(name, id string) (room.Member, error) {
 			return nil, ErrRace
 		}
 		n.room.AddRemote(name, held.ID, held.Node) // the watch may not have it yet
-		m, err := n.room.Join(name, id)
-		if err != nil {
-			_ = n.online.Delete(ctx, key, jetstream.LastRevision(rev))
-			return nil, err
-		}
-		n.hold(name, rev)
-		return m, nil
+		return n.joinHere(ctx, name, id, rev)
 	}
 	return nil, room.ErrNameTaken
+}
+
+// joinHere joins this node's room under the claim at rev, or lets the
+// claim go if the room refuses.
+func (n *Node) joinHere(ctx context.Context, name, id string, rev uint64) (room.Member, error) {
+	m, err := n.room.Join(name, id)
+	if err != nil {
+		_ = n.online.Delete(ctx, nameKey(name), jetstream.LastRevision(rev))
+		return nil, err
+	}
+	n.hold(name, rev)
+	return m, nil
 }
 
 // ErrRace refuses a join that lost a race for its name on another node.

@@ -75,20 +75,7 @@ func (r *Room) takeBack(p, m *member) {
 	delete(r.remote, p.name)
 	p.gone = true
 	r.endInvites(p)
-	now := r.opts.Now()
-	for id, c := range p.chats {
-		delete(p.chats, id)
-		if !c.open {
-			continue
-		}
-		if c.from == p {
-			c.from = m
-		} else {
-			c.to = m
-		}
-		m.chats[id] = c
-		r.deliver(m, &Event{Kind: ChatOpened, Time: now, From: c.from.name, To: c.to.name, Chat: id, Reason: ReasonResumed})
-	}
+	r.moveChats(p, m)
 }
 
 // handOver takes m out of this node because the same key took its place

@@ -326,8 +326,24 @@ func (r *Room) takeOver(old, m *member) {
 	m.replaced = true
 	r.members[m.name] = m
 	now := r.opts.Now()
-	// The chats go on with the new session; it hears of each so it can
-	// show them.
+	r.moveChats(old, m)
+	for id, inv := range old.invites {
+		delete(old.invites, id)
+		m.invites[id] = inv
+		if inv.from == old {
+			inv.from = m
+		} else {
+			inv.to = m
+			r.deliver(m, &Event{Kind: Invited, Time: now, From: inv.from.name, To: m.name, Invite: id})
+		}
+	}
+}
+
+// moveChats gives m the open chats of old, the same person's earlier
+// session: they go on, and m hears of each so it can show them. Called
+// with r.mu held.
+func (r *Room) moveChats(old, m *member) {
+	now := r.opts.Now()
 	for id, c := range old.chats {
 		delete(old.chats, id)
 		if !c.open {
@@ -340,16 +356,6 @@ func (r *Room) takeOver(old, m *member) {
 		}
 		m.chats[id] = c
 		r.deliver(m, &Event{Kind: ChatOpened, Time: now, From: c.from.name, To: c.to.name, Chat: id, Reason: ReasonResumed})
-	}
-	for id, inv := range old.invites {
-		delete(old.invites, id)
-		m.invites[id] = inv
-		if inv.from == old {
-			inv.from = m
-		} else {
-			inv.to = m
-			r.deliver(m, &Event{Kind: Invited, Time: now, From: inv.from.name, To: m.name, Invite: id})
-		}
 	}
 }
 
