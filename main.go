@@ -183,6 +183,7 @@ func (s *server) joinCluster(dir string) error {
 		node.Close("")
 		return err
 	}
+	node.OnReconnect(store.Rewatch)
 	if empty, err := store.Empty(); err == nil && empty {
 		if _, statErr := os.Stat(filepath.Join(dir, names.DBFile)); statErr == nil {
 			local, err := names.Open(dir)

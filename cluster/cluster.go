@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,17 +111,20 @@ type Node struct {
 	done    sync.WaitGroup
 	claims  [64]sync.Mutex // a name's joins on this node, one at a time
 
-	mu      sync.Mutex
-	entries map[string]entry     // the online bucket, as last watched
-	mine    map[string]uint64    // revisions of the names this node holds
-	seen    map[string]time.Time // last heartbeat of each node
-	gone    []gone               // names to release, for the releaser
-	wake    chan struct{}
+	mu        sync.Mutex
+	entries   map[string]entry     // the online bucket, as last watched
+	mine      map[string]uint64    // revisions of the names this node holds
+	seen      map[string]time.Time // last heartbeat of each node
+	gone      []gone               // names to release, for the releaser
+	backHooks []func()             // called when the link comes back
+	wake      chan struct{}
 
 	relayed atomic.Pointer[func(time.Duration)]
 	lastSeq atomic.Uint64 // of the room's stream, delivered here
 	ccMu    sync.Mutex
 	cc      jetstream.ConsumeContext
+	watchMu sync.Mutex
+	watcher jetstream.KeyWatcher
 
 	outMu  sync.Mutex
 	outbox []routed // events for other nodes, in order
@@ -232,17 +236,8 @@ func (n *Node) setUp() error {
 	}
 	n.beat()
 
-	w, err := n.online.WatchAll(n.ctx)
-	if err != nil {
-		return fmt.Errorf("nats: watching the online bucket: %w", err)
-	}
-	ready := make(chan struct{})
-	n.done.Add(1)
-	go n.watch(w, ready)
-	select {
-	case <-ready:
-	case <-ctx.Done():
-		return errors.New("nats: the online bucket did not answer")
+	if err := n.watchOnline(ctx); err != nil {
+		return err
 	}
 
 	if err := n.consume(ctx); err != nil {
@@ -352,6 +347,20 @@ func (n *Node) Locate(name string) (node string, here bool, id string, ok bool) 
 func (n *Node) NodeOf(name string) string {
 	node, _, _, _ := n.Locate(name)
 	return node
+}
+
+// OnReconnect has f called each time the link comes back (the names
+// store watches its bans anew).
+func (n *Node) OnReconnect(f func()) {
+	n.mu.Lock()
+	n.backHooks = append(n.backHooks, f)
+	n.mu.Unlock()
+}
+
+func (n *Node) onBack() []func() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.backHooks)
 }
 
 // OnRelay has f told how long each main-room message took from its
@@ -501,10 +510,40 @@ func (n *Node) release(ctx context.Context) {
 	}
 }
 
+// watchOnline starts watching the online bucket, replacing the watch it
+// had (after the link comes back, a fresh watch is sure where the old one
+// might have stalled), and returns once it has read the bucket as it is.
+func (n *Node) watchOnline(ctx context.Context) error {
+	w, err := n.online.WatchAll(n.ctx)
+	if err != nil {
+		return fmt.Errorf("nats: watching the online bucket: %w", err)
+	}
+	n.watchMu.Lock()
+	old := n.watcher
+	n.watcher = w
+	n.watchMu.Unlock()
+	if old != nil {
+		_ = old.Stop()
+	}
+	ready := make(chan struct{})
+	n.done.Add(1)
+	go n.watch(w, ready)
+	select {
+	case <-ready:
+		return nil
+	case <-ctx.Done():
+		return errors.New("nats: the online bucket did not answer")
+	}
+}
+
 // watch keeps the room's list of people on other nodes as the bucket says.
+// It begins with every key the bucket holds; once they are read, a name
+// this node still lists that the bucket no longer has went while the
+// node was not watching.
 func (n *Node) watch(w jetstream.KeyWatcher, ready chan struct{}) {
 	defer n.done.Done()
 	defer w.Stop()
+	present := make(map[string]bool) // during the first read
 	for {
 		var kv jetstream.KeyValueEntry
 		var ok bool
@@ -518,6 +557,8 @@ func (n *Node) watch(w jetstream.KeyWatcher, ready chan struct{}) {
 		}
 		if kv == nil {
 			if ready != nil {
+				n.forgetAllBut(present)
+				present = nil
 				close(ready)
 				ready = nil
 			}
@@ -526,6 +567,9 @@ func (n *Node) watch(w jetstream.KeyWatcher, ready chan struct{}) {
 		name, ok := keyName(kv.Key())
 		if !ok {
 			continue
+		}
+		if present != nil && kv.Operation() == jetstream.KeyValuePut {
+			present[name] = true
 		}
 		switch kv.Operation() {
 		case jetstream.KeyValuePut:
@@ -541,14 +585,35 @@ func (n *Node) watch(w jetstream.KeyWatcher, ready chan struct{}) {
 				n.room.AddRemote(name, e.ID, e.Node)
 			}
 		default:
-			n.mu.Lock()
-			old, had := n.entries[name]
-			delete(n.entries, name)
-			n.mu.Unlock()
-			if had && old.Node != n.id {
-				n.room.RemoveRemote(name, old.Node)
-			}
+			n.forget(name)
 		}
+	}
+}
+
+// forget takes name, gone from the bucket, off the list if it was
+// another node's.
+func (n *Node) forget(name string) {
+	n.mu.Lock()
+	old, had := n.entries[name]
+	delete(n.entries, name)
+	n.mu.Unlock()
+	if had && old.Node != n.id {
+		n.room.RemoveRemote(name, old.Node)
+	}
+}
+
+// forgetAllBut forgets the names not in present.
+func (n *Node) forgetAllBut(present map[string]bool) {
+	n.mu.Lock()
+	var gone []string
+	for name := range n.entries {
+		if !present[name] {
+			gone = append(gone, name)
+		}
+	}
+	n.mu.Unlock()
+	for _, name := range gone {
+		n.forget(name)
 	}
 }
 
@@ -645,6 +710,12 @@ func (n *Node) back() {
 	ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
 	if err := n.consume(ctx); err != nil {
 		n.log.Warn("nats: reading the room's stream again", "err", err)
+	}
+	if err := n.watchOnline(ctx); err != nil {
+		n.log.Warn("nats: watching the online bucket again", "err", err)
+	}
+	for _, f := range n.onBack() {
+		f()
 	}
 	cancel()
 	n.reclaim()

@@ -261,13 +261,22 @@ func TestLosingNATSIsToldAndRecovered(t *testing.T) {
 		}
 		return false
 	})
-	natsServer(t, dir, portN)
+	ns2 := natsServer(t, dir, portN)
 	if !testkit.Eventually(told("linked to the rest of the room again")) {
 		t.Fatal("alice was not told the link is back")
 	}
 	join(t, a, "bob", "")
 	if err := alice.Say("back"); err != nil {
 		t.Errorf("a message once back: %v", err)
+	}
+	if got := messages(t, alice, 1); got[0] != "alice: back" {
+		t.Errorf("alice got %q", got)
+	}
+	// The watch came back too: someone on a node started since is listed.
+	b := node(t, ns2.ClientURL(), "b")
+	join(t, b, "carol", "")
+	if !testkit.Eventually(listsExactly(a, "alice", "bob", "carol")) {
+		t.Errorf("a lists %v", online(a))
 	}
 }
 

@@ -35,8 +35,11 @@ const (
 type Names struct {
 	names, bans, ignores jetstream.KeyValue
 	now                  func() time.Time
-	stop                 context.CancelFunc
-	done                 chan struct{}
+	stop                 context.CancelFunc // ends the watch
+	wctx                 context.Context
+	watching             sync.WaitGroup
+	watchMu              sync.Mutex
+	watcher              jetstream.KeyWatcher
 	nc                   *nats.Conn // DialNames's, closed by Close
 	conn                 *nats.Conn // the link, whoever owns it
 
@@ -96,7 +99,7 @@ func OpenNames(js jetstream.JetStream, replicas int) (*Names, error) {
 		}
 		return kv, nil
 	}
-	s := &Names{now: time.Now, seen: make(map[string]time.Time), banned: make(map[string]banRecord), done: make(chan struct{}),
+	s := &Names{now: time.Now, seen: make(map[string]time.Time), banned: make(map[string]banRecord),
 		conn: js.Conn()}
 	var err error
 	if s.names, err = bucket(namesBucket, "which key owns which name"); err != nil {
@@ -108,30 +111,59 @@ func OpenNames(js jetstream.JetStream, replicas int) (*Names, error) {
 	if s.ignores, err = bucket(ignoresBucket, "whom each key ignores"); err != nil {
 		return nil, err
 	}
-	w, err := s.bans.WatchAll(context.Background())
-	if err != nil {
-		return nil, fmt.Errorf("nats: watching the bans: %w", err)
-	}
-	ready := make(chan struct{})
 	var wctx context.Context
 	wctx, s.stop = context.WithCancel(context.Background())
-	go s.watchBans(wctx, w, ready)
-	select {
-	case <-ready:
-	case <-ctx.Done():
+	s.wctx = wctx
+	if err := s.watch(ctx, true); err != nil {
 		s.stop()
-		return nil, errors.New("nats: the bans bucket did not answer")
+		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Names) watchBans(ctx context.Context, w jetstream.KeyWatcher, ready chan struct{}) {
-	defer close(s.done)
+// Rewatch watches the bans anew, after the link came back: a ban made
+// meanwhile on another node closes the sessions it covers here, and one
+// lifted meanwhile is forgotten.
+func (s *Names) Rewatch() {
+	ctx, cancel := ctx5()
+	defer cancel()
+	_ = s.watch(ctx, false)
+}
+
+// watch starts a watch of the bans, stopping the one before, and returns
+// once it has read the bucket as it is. At the start (first), the bans it
+// reads are not news.
+func (s *Names) watch(ctx context.Context, first bool) error {
+	w, err := s.bans.WatchAll(s.wctx)
+	if err != nil {
+		return fmt.Errorf("nats: watching the bans: %w", err)
+	}
+	s.watchMu.Lock()
+	old := s.watcher
+	s.watcher = w
+	s.watchMu.Unlock()
+	if old != nil {
+		_ = old.Stop()
+	}
+	ready := make(chan struct{})
+	s.watching.Add(1)
+	go s.watchBans(w, ready, first)
+	select {
+	case <-ready:
+		return nil
+	case <-ctx.Done():
+		return errors.New("nats: the bans bucket did not answer")
+	}
+}
+
+func (s *Names) watchBans(w jetstream.KeyWatcher, ready chan struct{}, first bool) {
+	defer s.watching.Done()
 	defer w.Stop()
+	present := make(map[string]bool) // during the first read
 	for {
 		var kv jetstream.KeyValueEntry
 		select {
-		case <-ctx.Done():
+		case <-s.wctx.Done():
 			return
 		case e, ok := <-w.Updates():
 			if !ok {
@@ -141,17 +173,28 @@ func (s *Names) watchBans(ctx context.Context, w jetstream.KeyWatcher, ready cha
 		}
 		if kv == nil {
 			if ready != nil {
+				s.bansMu.Lock()
+				for k := range s.banned {
+					if !present[k] {
+						delete(s.banned, k) // lifted while not watching
+					}
+				}
+				s.bansMu.Unlock()
+				present = nil
 				close(ready)
 				ready = nil
 			}
 			continue
+		}
+		if present != nil {
+			present[kv.Key()] = true
 		}
 		s.bansMu.Lock()
 		var b banRecord
 		fresh := false
 		if kv.Operation() == jetstream.KeyValuePut && json.Unmarshal(kv.Value(), &b) == nil {
 			_, known := s.banned[kv.Key()]
-			fresh = !known && ready == nil // made since the start, on another node
+			fresh = !known && !(first && ready != nil) // not one of those in force at the start
 			s.banned[kv.Key()] = b
 		} else {
 			delete(s.banned, kv.Key())
@@ -483,7 +526,7 @@ func (s *Names) SetIgnores(owner string, list []names.Ignore) error {
 func (s *Names) Close() error {
 	err := s.Flush()
 	s.stop()
-	<-s.done
+	s.watching.Wait()
 	if s.nc != nil {
 		s.nc.Close()
 	}

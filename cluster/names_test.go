@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"net"
 	"fmt"
 	"sync"
 	"testing"
@@ -135,5 +136,43 @@ func TestIgnoresAndImport(t *testing.T) {
 	}
 	if bans, _ := s.Banned("", "198.51.100.1"); len(bans) != 1 {
 		t.Errorf("imported bans: %v", bans)
+	}
+}
+
+// After the link comes back, the bans are watched anew: one made on
+// another node since reaches this one, and closes what it covers here.
+func TestBansAreWatchedAnewAfterTheLinkComesBack(t *testing.T) {
+	dir := t.TempDir()
+	ns := natsServer(t, dir, 0)
+	port := ns.Addr().(*net.TCPAddr).Port
+	a := node(t, ns.ClientURL(), "a")
+	s, err := OpenNames(a.JetStream(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a.OnReconnect(s.Rewatch)
+	enforced := make(chan names.Ban, 1)
+	s.OnBan(func(b names.Ban) { enforced <- b })
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	ns2 := natsServer(t, dir, port)
+	if !testkit.Eventually(a.Up) {
+		t.Fatal("a did not link again")
+	}
+	other := openNames(t, ns2.ClientURL())
+	if err := other.Ban(names.Ban{Addr: "203.0.113.9", Reason: "later"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-enforced:
+		if b.Reason != "later" {
+			t.Errorf("enforced %+v", b)
+		}
+	case <-time.After(testkit.Wait):
+		t.Fatal("a ban made after the link came back did not reach a")
+	}
+	if bans, _ := s.Banned("", "203.0.113.9"); len(bans) != 1 {
+		t.Errorf("a's bans: %v", bans)
 	}
 }
