@@ -2,8 +2,8 @@ package cluster
 
 import (
 	"errors"
-	"net"
 	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
