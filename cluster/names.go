@@ -346,19 +346,26 @@ func (s *Names) Release(name string) (bool, error) {
 	return true, nil
 }
 
-// List is every binding, by name; one watch reads them all.
+// List is every binding, by name.
 func (s *Names) List() ([]names.Binding, error) {
+	var out []names.Binding
+	err := s.scan(func(b names.Binding, _ uint64) { out = append(out, b) })
+	slices.SortFunc(out, func(a, b names.Binding) int { return strings.Compare(a.Name, b.Name) })
+	return out, err
+}
+
+// scan reads every binding, with its revision, in one watch.
+func (s *Names) scan(each func(b names.Binding, rev uint64)) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	w, err := s.names.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer w.Stop()
-	var out []names.Binding
 	for kv := range w.Updates() {
 		if kv == nil {
-			break
+			return nil
 		}
 		name, ok := keyName(kv.Key())
 		if !ok {
@@ -366,19 +373,16 @@ func (s *Names) List() ([]names.Binding, error) {
 		}
 		b, err := s.binding(name, kv.Value())
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, b)
+		each(b, kv.Revision())
 	}
-	if ctx.Err() != nil {
-		return nil, errors.New("nats: listing the names took too long")
-	}
-	slices.SortFunc(out, func(a, b names.Binding) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	return errors.New("nats: reading the names took too long")
 }
 
 // Expire releases the names not seen since before, and forgets the bans
-// that have run out.
+// that have run out. Every node does it; a name claimed or seen since it
+// was read keeps its newer revision and stays.
 func (s *Names) Expire(ctx context.Context, before time.Time) (int, error) {
 	if err := s.Flush(); err != nil {
 		return 0, err
@@ -397,17 +401,28 @@ func (s *Names) Expire(ctx context.Context, before time.Time) (int, error) {
 			return 0, err
 		}
 	}
-	list, err := s.List()
+	type old struct {
+		name string
+		rev  uint64
+	}
+	var unused []old
+	err := s.scan(func(b names.Binding, rev uint64) {
+		if b.LastSeen.Before(before) {
+			unused = append(unused, old{b.Name, rev})
+		}
+	})
 	if err != nil {
 		return 0, err
 	}
 	n := 0
-	for _, b := range list {
-		if b.LastSeen.Before(before) {
-			if err := s.names.Delete(ctx, nameKey(b.Name)); err != nil {
-				return n, err
-			}
+	for _, u := range unused {
+		err := s.names.Delete(ctx, nameKey(u.name), jetstream.LastRevision(u.rev))
+		switch {
+		case err == nil:
 			n++
+		case errors.Is(err, jetstream.ErrKeyRevisionMismatch), errors.Is(err, jetstream.ErrKeyExists):
+		default:
+			return n, err
 		}
 	}
 	return n, nil

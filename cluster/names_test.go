@@ -176,3 +176,26 @@ func TestBansAreWatchedAnewAfterTheLinkComesBack(t *testing.T) {
 		t.Errorf("a's bans: %v", bans)
 	}
 }
+
+func TestExpireReleasesOnlyUnusedNames(t *testing.T) {
+	url := natsServer(t, t.TempDir(), 0).ClientURL()
+	s := openNames(t, url)
+	s.now = func() time.Time { return time.Now().Add(-48 * time.Hour) }
+	if _, err := s.Claim("old", testkit.KeyFor(t, "old")); err != nil {
+		t.Fatal(err)
+	}
+	s.now = time.Now
+	if _, err := s.Claim("new", testkit.KeyFor(t, "new")); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Expire(t.Context(), time.Now().Add(-24*time.Hour))
+	if n != 1 || err != nil {
+		t.Fatalf("expire: %d %v", n, err)
+	}
+	if _, ok, _ := s.Owner("old"); ok {
+		t.Error("an unused name stayed")
+	}
+	if _, ok, _ := s.Owner("new"); !ok {
+		t.Error("a name in use was released")
+	}
+}

@@ -264,6 +264,13 @@ func (st *seat) SaveIgnores(list []tui.Ignored) error {
 func (st *seat) Status(name string) tui.Status {
 	e, ok := st.h.directory.get(name)
 	if !ok {
+		// On another node of a cluster: whether they have a key is
+		// known there too; whether they are away is their node's.
+		if loc, cluster := st.h.room.(room.Locator); cluster {
+			if _, _, id, on := loc.Locate(name); on {
+				return tui.Status{Guest: id == ""}
+			}
+		}
 		return tui.Status{}
 	}
 	s := tui.Status{Guest: e.id.guest()}
