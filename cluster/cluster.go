@@ -698,8 +698,8 @@ func (n *Node) sweep() {
 // The link to NATS.
 
 func (n *Node) lost(err error) {
-	if !n.up.Swap(false) {
-		return
+	if n.ctx.Err() != nil || !n.up.Swap(false) {
+		return // closing, or already told
 	}
 	n.log.Warn("nats: lost the link to the cluster", "err", err)
 	n.room.Notice("This server lost its link to the rest of the room: messages cannot be sent until it is back.")
