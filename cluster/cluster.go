@@ -9,6 +9,10 @@
 //     notice, in one order, which every node reads back and delivers;
 //   - which nodes are alive: a heartbeat a second on a plain subject.
 //     Names held by a node silent for DeadAfter are released by the others.
+//
+// What concerns one person alone (an invitation, an answer, a private
+// message, a chat's end) goes on a plain subject to their node only. The
+// names store (Names) keeps bindings, bans and ignores in KV buckets.
 package cluster
 
 import (
