@@ -104,13 +104,7 @@ func (r *Room) handOver(m *member, node string) *member {
 		}
 		r.deliver(p, &Event{Kind: ChatOpened, Time: now, From: c.from.name, To: c.to.name, Chat: id, Reason: ReasonResumed})
 	}
-	m.gone, m.err = true, ErrTakenOver
-	close(m.done)
-	m.q.wake()
-	delete(r.members, m.name)
-	if r.opts.Gone != nil {
-		r.opts.Gone(m.name)
-	}
+	r.out(m, ErrTakenOver)
 	return p
 }
 
@@ -148,15 +142,7 @@ func (r *Room) dropRemote(p *member) {
 	delete(r.remote, p.name)
 	p.gone = true
 	r.endInvites(p)
-	now := r.opts.Now()
-	for id, c := range p.chats {
-		delete(p.chats, id)
-		if c.open {
-			c.open = false
-			local := c.peer(p)
-			r.deliver(local, &Event{Kind: ChatClosed, Time: now, From: p.name, To: local.name, Chat: id, Reason: ReasonLeft})
-		}
-	}
+	r.endChats(p)
 }
 
 // IDOf is the identity of this node's member called name ("" for a guest,

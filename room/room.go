@@ -455,6 +455,14 @@ func (r *Room) remove(m *member, err error, why string) {
 // drop takes m out of the room and ends its invitations and chats; who is
 // online is the caller's to change. Called with r.mu held.
 func (r *Room) drop(m *member, err error) {
+	r.out(m, err)
+	r.endInvites(m)
+	r.endChats(m)
+}
+
+// out marks m gone with err and takes it out of the members. Called with
+// r.mu held.
+func (r *Room) out(m *member, err error) {
 	m.gone, m.err = true, err
 	close(m.done)
 	m.q.wake()
@@ -462,16 +470,12 @@ func (r *Room) drop(m *member, err error) {
 	if r.opts.Gone != nil {
 		r.opts.Gone(m.name)
 	}
+}
+
+// endChats ends m's open chats, telling the other side. Called with r.mu
+// held.
+func (r *Room) endChats(m *member) {
 	now := r.opts.Now()
-	for _, inv := range m.invites {
-		inv.stop()
-		r.dropInvite(inv)
-		other := inv.to
-		if other == m {
-			other = inv.from
-		}
-		r.deliver(other, &Event{Kind: InviteEnded, Time: now, From: inv.from.name, To: inv.to.name, Invite: inv.id, Reason: ReasonLeft})
-	}
 	for id, c := range m.chats {
 		delete(m.chats, id)
 		if c.open {
