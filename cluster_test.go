@@ -136,6 +136,11 @@ func TestNamesAndBansHoldAcrossTheCluster(t *testing.T) {
 		t.Errorf("names list --nats: exit %d:\n%s", code, out)
 	}
 
+	if out, code := runBinary(t, nil, "names", "release", "erin", "--nats", url); code != 0 || !strings.Contains(out, "released erin") {
+		t.Errorf("names release --nats: exit %d: %s", code, out)
+	}
+	testkit.Join(t, b.addr, "erin", testkit.WithKey(dave)).Close() // free again, on either node
+
 	m := testkit.Join(t, a.addr, "mod", testkit.WithKey(mod))
 	d := testkit.Join(t, b.addr, "dave", testkit.WithKey(dave))
 	testkit.WaitText(t, m, "dave")
