@@ -87,6 +87,18 @@ func TestTwoNodesServeOneRoomAndADeadOnesPeopleLeave(t *testing.T) {
 		t.Error("no relay latency recorded")
 	}
 
+	// Away on b shows on a.
+	testkit.Say(t, bob, "/away lunch")
+	seen := testkit.Eventually(func() bool { // asking until a's copy of the bucket has it
+		testkit.Say(t, alice, "/whois bob")
+		return alice.WaitFor(200*time.Millisecond, func(s string) bool {
+			return strings.Contains(s, "online on another server (node-b), away (lunch).")
+		}) == nil
+	})
+	if !seen {
+		t.Errorf("a does not show bob away:\n%s", alice.Screen())
+	}
+
 	// bob's name is taken on a too, while he is on b.
 	testkit.WaitText(t, testkit.Connect(t, a.addr, "bob"), `"bob" is taken`)
 

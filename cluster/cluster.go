@@ -143,9 +143,10 @@ type routed struct {
 
 // entry is who holds a name, as the online bucket has it.
 type entry struct {
-	ID       string `json:"id,omitempty"` // the key's fingerprint; "" for a guest
-	Node     string `json:"node"`
-	NodeName string `json:"node_name,omitempty"`
+	ID       string  `json:"id,omitempty"` // the key's fingerprint; "" for a guest
+	Node     string  `json:"node"`
+	NodeName string  `json:"node_name,omitempty"`
+	Away     *string `json:"away,omitempty"` // why, while they are away
 	rev      uint64
 }
 
@@ -335,22 +336,49 @@ func (n *Node) ID() string { return n.id }
 // Up reports whether the node is linked to the cluster.
 func (n *Node) Up() bool { return n.up.Load() }
 
-// Locate says which node name is on (its name), whether it is this
-// one, and name's identity; it is the room.Locator of a cluster.
-func (n *Node) Locate(name string) (node string, here bool, id string, ok bool) {
+// Locate says where name is; it is the room.Locator of a cluster.
+func (n *Node) Locate(name string) (room.Location, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	e, ok := n.entries[name]
 	if !ok {
-		return "", false, "", false
+		return room.Location{}, false
 	}
-	return cmp.Or(e.NodeName, e.Node), e.Node == n.id, e.ID, true
+	return room.Location{Node: cmp.Or(e.NodeName, e.Node), Here: e.Node == n.id, ID: e.ID, Away: e.Away}, true
+}
+
+// SetAway puts name's away reason (nil: back) in its entry, for every node
+// to show.
+func (n *Node) SetAway(name string, away bool, why string) {
+	var reason *string
+	if away {
+		reason = &why
+	}
+	n.mu.Lock()
+	rev, ok := n.mine[name]
+	n.mu.Unlock()
+	if !ok || !n.up.Load() {
+		return
+	}
+	val, _ := json.Marshal(entry{ID: n.room.IDOf(name), Node: n.id, NodeName: n.cfg.Name, Away: reason})
+	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
+	defer cancel()
+	rev, err := n.online.Update(ctx, nameKey(name), val, rev)
+	if err != nil {
+		n.log.Warn("nats: marking someone away", "name", name, "err", err)
+		return
+	}
+	n.mu.Lock()
+	if _, still := n.mine[name]; still {
+		n.mine[name] = rev
+	}
+	n.mu.Unlock()
 }
 
 // NodeOf says which node name is on: its name, or "" if not online.
 func (n *Node) NodeOf(name string) string {
-	node, _, _, _ := n.Locate(name)
-	return node
+	loc, _ := n.Locate(name)
+	return loc.Node
 }
 
 // OnReconnect has f called each time the link comes back (the names
@@ -582,6 +610,10 @@ func (n *Node) watch(w jetstream.KeyWatcher, ready chan struct{}) {
 				continue
 			}
 			e.rev = kv.Revision()
+			if e.Away != nil {
+				why := clean.Line(*e.Away, 100)
+				e.Away = &why
+			}
 			n.mu.Lock()
 			n.entries[name] = e
 			n.mu.Unlock()

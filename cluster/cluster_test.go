@@ -91,6 +91,14 @@ func TestTwoNodesServeOneRoomInOneOrder(t *testing.T) {
 	if got := a.NodeOf("bob"); got != "b" {
 		t.Errorf("bob is on %q, says a", got)
 	}
+	b.SetAway("bob", true, "lunch")
+	if !testkit.Eventually(func() bool { l, _ := a.Locate("bob"); return l.Away != nil && *l.Away == "lunch" }) {
+		t.Error("a does not know bob is away")
+	}
+	b.SetAway("bob", false, "")
+	if !testkit.Eventually(func() bool { l, _ := a.Locate("bob"); return l.Away == nil }) {
+		t.Error("a does not know bob is back")
+	}
 	// Both talk at once; both see one order.
 	var wg sync.WaitGroup
 	for _, m := range []room.Member{alice, bob} {

@@ -200,11 +200,22 @@ type Broker interface {
 	Kick(name, reason string) bool
 }
 
-// Locator is a Broker of several nodes: it says where someone online is.
+// Locator is a Broker of several nodes: it says where someone online is,
+// and carries what their node knows of them to the others.
 type Locator interface {
-	// Locate says which node name is on, by the node's name, whether it
-	// is this one, and name's identity ("" for a guest).
-	Locate(name string) (node string, here bool, id string, ok bool)
+	// Locate says where name is, if they are online.
+	Locate(name string) (Location, bool)
+	// SetAway tells every node that name, a member of this one, is away
+	// for why, or back.
+	SetAway(name string, away bool, why string)
+}
+
+// Location is where someone online in a cluster is.
+type Location struct {
+	Node string  // the node's name
+	Here bool    // the node is this one
+	ID   string  // their identity; "" for a guest
+	Away *string // why they are away, if they are
 }
 
 // Member is one person's place in the room. Its methods are safe for

@@ -264,11 +264,10 @@ func (st *seat) SaveIgnores(list []tui.Ignored) error {
 func (st *seat) Status(name string) tui.Status {
 	e, ok := st.h.directory.get(name)
 	if !ok {
-		// On another node of a cluster: whether they have a key is
-		// known there too; whether they are away is their node's.
+		// On another node of a cluster, which says so.
 		if loc, cluster := st.h.room.(room.Locator); cluster {
-			if _, _, id, on := loc.Locate(name); on {
-				return tui.Status{Guest: id == ""}
+			if l, on := loc.Locate(name); on {
+				return tui.Status{Guest: l.ID == "", Away: l.Away != nil}
 			}
 		}
 		return tui.Status{}
@@ -291,5 +290,8 @@ func (st *seat) SetAway(away bool, why string) {
 		e.away.Store(&why)
 	} else {
 		e.away.Store(nil)
+	}
+	if loc, cluster := st.h.room.(room.Locator); cluster {
+		loc.SetAway(name, away, why)
 	}
 }

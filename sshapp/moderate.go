@@ -19,13 +19,19 @@ func (st *seat) Whois(name string) string {
 	e, ok := st.h.directory.get(name)
 	loc, cluster := st.h.room.(room.Locator)
 	if !ok && cluster {
-		if node, _, id, online := loc.Locate(name); online {
-			s := fmt.Sprintf("%s: key %s, online on another server", shown, shortFP(id))
-			if id == "" {
+		if l, online := loc.Locate(name); online {
+			s := fmt.Sprintf("%s: key %s, online on another server", shown, shortFP(l.ID))
+			if l.ID == "" {
 				s = fmt.Sprintf("%s: a guest (no key), online on another server", shown)
 			}
 			if st.Moderator() {
-				s += " (" + node + ")"
+				s += " (" + l.Node + ")"
+			}
+			if l.Away != nil {
+				s += ", away"
+				if *l.Away != "" {
+					s += " (" + *l.Away + ")"
+				}
 			}
 			return s + "."
 		}
@@ -52,8 +58,8 @@ func (st *seat) Whois(name string) string {
 	if st.Moderator() {
 		s += ", from " + e.id.addr.String()
 		if cluster {
-			if node, _, _, _ := loc.Locate(name); node != "" {
-				s += ", on " + node
+			if l, on := loc.Locate(name); on {
+				s += ", on " + l.Node
 			}
 		}
 	}
@@ -113,13 +119,13 @@ func (st *seat) ban(target, rest string) (string, bool) {
 	e, online := h.directory.get(target)
 	elsewhere := false
 	if !online && cluster {
-		node, _, id, on := loc.Locate(target)
+		l, on := loc.Locate(target)
 		switch {
-		case on && id == "":
-			return fmt.Sprintf("%s is a guest on another server (%s): ban them there, where their address is known.", shown, node), true
+		case on && l.ID == "":
+			return fmt.Sprintf("%s is a guest on another server (%s): ban them there, where their address is known.", shown, l.Node), true
 		case on:
 			// Their server closes their sessions when the ban reaches it.
-			ban.Fingerprint, elsewhere = id, true
+			ban.Fingerprint, elsewhere = l.ID, true
 		}
 	}
 	switch {
