@@ -360,7 +360,8 @@ func (n *Node) SetAway(name string, away bool, why string) {
 	if !ok || !n.up.Load() {
 		return
 	}
-	val, _ := json.Marshal(entry{ID: n.room.IDOf(name), Node: n.id, NodeName: n.cfg.Name, Away: reason})
+	id, _ := n.room.IDOf(name)
+	val, _ := json.Marshal(entry{ID: id, Node: n.id, NodeName: n.cfg.Name, Away: reason})
 	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
 	defer cancel()
 	rev, err := n.online.Update(ctx, nameKey(name), val, rev)
@@ -438,43 +439,52 @@ func (n *Node) Join(name, id string) (room.Member, error) {
 	defer cancel()
 	key := nameKey(name)
 	val, _ := json.Marshal(entry{ID: id, Node: n.id, NodeName: n.cfg.Name})
-	rev, err := n.online.Create(ctx, key, val)
-	switch {
-	case err == nil:
-		return n.joinHere(ctx, name, id, rev)
-	case !errors.Is(err, jetstream.ErrKeyExists):
-		return nil, n.failed(err)
-	}
-	kv, err := n.online.Get(ctx, key)
-	if err != nil {
-		return nil, n.failed(err)
-	}
-	var held entry
-	_ = json.Unmarshal(kv.Value(), &held)
-	switch {
-	case held.Node == n.id:
-		// Ours: the room here decides (a takeover, or taken), and a
-		// release still on its way must not undo the new claim.
-		m, err := n.room.Join(name, id)
-		if err != nil {
-			return nil, err
+	// A claim can lose a race with a release of the same name (its
+	// earlier session leaving, in a reconnect storm): then it tries again.
+	for range 3 {
+		rev, err := n.online.Create(ctx, key, val)
+		switch {
+		case err == nil:
+			return n.joinHere(ctx, name, id, rev)
+		case !errors.Is(err, jetstream.ErrKeyExists):
+			return nil, n.failed(err)
 		}
-		if rev, err = n.online.Update(ctx, key, val, kv.Revision()); err != nil {
-			m.Leave()
-			return nil, ErrRace
+		kv, err := n.online.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			continue // released a moment ago
+		case err != nil:
+			return nil, n.failed(err)
 		}
-		n.hold(name, rev)
-		return m, nil
-	case id != "" && subtle.ConstantTimeCompare([]byte(held.ID), []byte(id)) == 1:
-		// The same key on another node: its node sees the name move here
-		// and lets that session go, as on one node.
-		if rev, err = n.online.Update(ctx, key, val, kv.Revision()); err != nil {
-			return nil, ErrRace
+		var held entry
+		_ = json.Unmarshal(kv.Value(), &held)
+		same := id != "" && subtle.ConstantTimeCompare([]byte(held.ID), []byte(id)) == 1
+		switch {
+		case held.Node == n.id:
+			// Ours: whoever holds it here keeps it unless this is the same
+			// key (a takeover); a session gone but not yet released
+			// holds nothing.
+			if hereID, here := n.room.IDOf(name); here && (id == "" || subtle.ConstantTimeCompare([]byte(hereID), []byte(id)) != 1) {
+				return nil, room.ErrNameTaken
+			}
+		case same:
+			// The same key on another node: its node sees the name move
+			// here and lets that session go, as on one node.
+			n.room.AddRemote(name, held.ID, held.Node) // the watch may not have it yet
+		default:
+			return nil, room.ErrNameTaken
 		}
-		n.room.AddRemote(name, held.ID, held.Node) // the watch may not have it yet
-		return n.joinHere(ctx, name, id, rev)
+		rev, err = n.online.Update(ctx, key, val, kv.Revision())
+		switch {
+		case err == nil:
+			return n.joinHere(ctx, name, id, rev)
+		case errors.Is(err, jetstream.ErrKeyRevisionMismatch), errors.Is(err, jetstream.ErrKeyNotFound):
+			continue
+		default:
+			return nil, n.failed(err)
+		}
 	}
-	return nil, room.ErrNameTaken
+	return nil, ErrRace
 }
 
 // joinHere joins this node's room under the claim at rev, or lets the
@@ -773,7 +783,8 @@ func (n *Node) reclaim() {
 		ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
 		kv, err := n.online.Get(ctx, nameKey(name))
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			val, _ := json.Marshal(entry{ID: n.room.IDOf(name), Node: n.id, NodeName: n.cfg.Name})
+			id, _ := n.room.IDOf(name)
+			val, _ := json.Marshal(entry{ID: id, Node: n.id, NodeName: n.cfg.Name})
 			if rev, err := n.online.Create(ctx, nameKey(name), val); err == nil {
 				n.hold(name, rev)
 			}

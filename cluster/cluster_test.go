@@ -579,3 +579,22 @@ func TestATakeoverAcrossNodesKeepsTheChats(t *testing.T) {
 		}
 	}
 }
+
+// In a reconnect storm a name's earlier session leaves and its release
+// races the same key's new claim: the claim wins, every time.
+func TestRejoiningRacesTheReleaseOfTheLastSession(t *testing.T) {
+	url := natsServer(t, t.TempDir(), 0).ClientURL()
+	a := node(t, url, "a")
+	for i := range 100 {
+		m, err := a.Join("alice", "SHA256:alice")
+		if err != nil {
+			t.Fatalf("join %d: %v", i, err)
+		}
+		if i%2 == 0 {
+			m.Leave() // gone; its release is on its way
+		} // else the next join takes its place
+	}
+	if loc, ok := a.Locate("alice"); !ok || !loc.Here {
+		t.Errorf("alice is not held here: %+v %v", loc, ok)
+	}
+}

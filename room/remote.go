@@ -145,15 +145,15 @@ func (r *Room) dropRemote(p *member) {
 	r.endChats(p)
 }
 
-// IDOf is the identity of this node's member called name ("" for a guest,
-// or no such member).
-func (r *Room) IDOf(name string) string {
+// IDOf is the identity of this node's member called name ("" for a
+// guest), and whether there is one.
+func (r *Room) IDOf(name string) (string, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if m := r.members[name]; m != nil {
-		return m.id
+		return m.id, true
 	}
-	return ""
+	return "", false
 }
 
 // Deliver hands this node's members an event the cluster relayed: a
