@@ -200,7 +200,7 @@ func (s *Names) watchBans(w jetstream.KeyWatcher, ready chan struct{}, first boo
 			delete(s.banned, kv.Key())
 		}
 		s.bansMu.Unlock()
-		if f := s.onBan.Load(); fresh && f != nil && inForce(b.Ban, s.now()) {
+		if f := s.onBan.Load(); fresh && f != nil && b.InForce(s.now()) {
 			(*f)(b.Ban)
 		}
 	}
@@ -210,17 +210,13 @@ func ctx5() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 5*time.Second)
 }
 
-func authorized(k gossh.PublicKey) string {
-	return strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k)))
-}
-
 // Claim gives name to key if no key owns it anywhere.
 func (s *Names) Claim(name string, key gossh.PublicKey) (bool, error) {
 	ctx, cancel := ctx5()
 	defer cancel()
 	now := s.now().Unix()
 	fp := keys.Fingerprint(key)
-	val, _ := json.Marshal(record{Fingerprint: fp, Key: authorized(key), First: now, Last: now})
+	val, _ := json.Marshal(record{Fingerprint: fp, Key: keys.AuthorizedLine(key), First: now, Last: now})
 	_, err := s.names.Create(ctx, nameKey(name), val)
 	if err == nil {
 		return true, nil
@@ -391,7 +387,7 @@ func (s *Names) Expire(ctx context.Context, before time.Time) (int, error) {
 	s.bansMu.RLock()
 	var over []string
 	for k, b := range s.banned {
-		if !inForce(b.Ban, now) {
+		if !b.InForce(now) {
 			over = append(over, k)
 		}
 	}
@@ -428,8 +424,6 @@ func (s *Names) Expire(ctx context.Context, before time.Time) (int, error) {
 	return n, nil
 }
 
-func inForce(b names.Ban, now time.Time) bool { return b.Until.IsZero() || b.Until.After(now) }
-
 // Ban records a ban; every node's mirror has it within a moment, this
 // node's at once.
 func (s *Names) Ban(b names.Ban) error {
@@ -455,7 +449,7 @@ func (s *Names) Unban(what string) (int, error) {
 	s.bansMu.RLock()
 	var match []string
 	for k, b := range s.banned {
-		if b.Name == what || b.Fingerprint == what || b.Addr == what {
+		if b.Matches(what) {
 			match = append(match, k)
 		}
 	}
@@ -480,9 +474,7 @@ func (s *Names) Bans() ([]names.Ban, error) {
 
 // Banned lists the bans in force on fingerprint (if not empty) or addr.
 func (s *Names) Banned(fingerprint, addr string) ([]names.Ban, error) {
-	return s.bansWhere(func(b names.Ban) bool {
-		return fingerprint != "" && b.Fingerprint == fingerprint || addr != "" && b.Addr == addr
-	}), nil
+	return s.bansWhere(func(b names.Ban) bool { return b.On(fingerprint, addr) }), nil
 }
 
 func (s *Names) bansWhere(match func(names.Ban) bool) []names.Ban {
@@ -490,7 +482,7 @@ func (s *Names) bansWhere(match func(names.Ban) bool) []names.Ban {
 	s.bansMu.RLock()
 	var recs []banRecord
 	for _, b := range s.banned {
-		if inForce(b.Ban, now) && match(b.Ban) {
+		if b.InForce(now) && match(b.Ban) {
 			recs = append(recs, b)
 		}
 	}
@@ -568,7 +560,7 @@ func (s *Names) Import(from names.Store) (int, error) {
 	}
 	n := 0
 	for _, b := range list {
-		val, _ := json.Marshal(record{Fingerprint: b.Fingerprint, Key: authorized(b.Key), First: b.FirstSeen.Unix(), Last: b.LastSeen.Unix()})
+		val, _ := json.Marshal(record{Fingerprint: b.Fingerprint, Key: keys.AuthorizedLine(b.Key), First: b.FirstSeen.Unix(), Last: b.LastSeen.Unix()})
 		ctx, cancel := ctx5()
 		_, err := s.names.Create(ctx, nameKey(b.Name), val)
 		cancel()

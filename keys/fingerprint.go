@@ -2,6 +2,7 @@ package keys
 
 import (
 	"crypto/subtle"
+	"strings"
 
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -13,6 +14,12 @@ func Fingerprint(k gossh.PublicKey) string {
 		return "none"
 	}
 	return gossh.FingerprintSHA256(k)
+}
+
+// AuthorizedLine is k as one line of an authorized_keys file, with no
+// options or comment: how the name stores keep a key.
+func AuthorizedLine(k gossh.PublicKey) string {
+	return strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k)))
 }
 
 // SameKey compares two keys in constant time.

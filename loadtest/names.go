@@ -2,11 +2,11 @@ package main
 
 import (
 	"bufio"
+	"chatroom/keys"
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
@@ -29,7 +29,7 @@ func writeNames(w io.Writer, n int, now time.Time) error {
 			return err
 		}
 		fmt.Fprintf(bw, "seed%d %s %s %s %s\n", i, gossh.FingerprintSHA256(k), stamp, stamp,
-			strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k))))
+			keys.AuthorizedLine(k))
 	}
 	return bw.Flush()
 }

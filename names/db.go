@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -249,10 +248,6 @@ func unstamp(s string) (time.Time, error) {
 	return time.Parse(time.RFC3339, s)
 }
 
-func authorized(k gossh.PublicKey) string {
-	return strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k)))
-}
-
 // Owner is the binding of name, if it is bound.
 func (s *DB) Owner(name string) (Binding, bool, error) { return s.owner(name) }
 
@@ -291,7 +286,7 @@ func (s *DB) binding(name, fp, key, first, last string) (Binding, error) {
 // reports whether it did; for the owner it notes that they were seen.
 func (s *DB) Claim(name string, key gossh.PublicKey) (bool, error) {
 	now := stamp(s.now())
-	r := &claimReq{name: name, fp: keys.Fingerprint(key), key: authorized(key), now: now, done: make(chan struct{})}
+	r := &claimReq{name: name, fp: keys.Fingerprint(key), key: keys.AuthorizedLine(key), now: now, done: make(chan struct{})}
 	s.closing.RLock()
 	if s.closed {
 		s.closing.RUnlock()
@@ -472,7 +467,7 @@ func (s *DB) Expire(ctx context.Context, before time.Time) (int, error) {
 	s.bansMu.Lock()
 	_, err := s.w.ExecContext(ctx, "DELETE FROM bans WHERE until != '' AND until <= ?", stamp(now))
 	if err == nil {
-		s.bans = slices.DeleteFunc(s.bans, func(b Ban) bool { return !b.inForce(now) })
+		s.bans = slices.DeleteFunc(s.bans, func(b Ban) bool { return !b.InForce(now) })
 	}
 	s.bansMu.Unlock()
 	if err != nil {
@@ -519,7 +514,7 @@ func (s *DB) Unban(what string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.bans = slices.DeleteFunc(s.bans, func(b Ban) bool { return b.Name == what || b.Fingerprint == what || b.Addr == what })
+	s.bans = slices.DeleteFunc(s.bans, func(b Ban) bool { return b.Matches(what) })
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }
@@ -531,9 +526,7 @@ func (s *DB) Bans() ([]Ban, error) {
 
 // Banned lists the bans in force on fingerprint (if not empty) or addr.
 func (s *DB) Banned(fingerprint, addr string) ([]Ban, error) {
-	return s.bansWhere(func(b Ban) bool {
-		return fingerprint != "" && b.Fingerprint == fingerprint || addr != "" && b.Addr == addr
-	}), nil
+	return s.bansWhere(func(b Ban) bool { return b.On(fingerprint, addr) }), nil
 }
 
 // bansWhere is the bans in force that match, oldest first.
@@ -543,14 +536,12 @@ func (s *DB) bansWhere(match func(Ban) bool) []Ban {
 	defer s.bansMu.RUnlock()
 	var out []Ban
 	for _, b := range s.bans {
-		if b.inForce(now) && match(b) {
+		if b.InForce(now) && match(b) {
 			out = append(out, b)
 		}
 	}
 	return out
 }
-
-func (b Ban) inForce(now time.Time) bool { return b.Until.IsZero() || b.Until.After(now) }
 
 const bansQuery = "SELECT fingerprint, addr, until, banned_by, name, reason FROM bans "
 

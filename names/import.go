@@ -46,7 +46,7 @@ func importText(dir, path string) error {
 	err = s.write(func(tx *sql.Tx) error {
 		for _, b := range bindings {
 			if _, err := tx.Exec("INSERT INTO names (name, fingerprint, key, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)",
-				b.Name, b.Fingerprint, authorized(b.Key), stamp(b.FirstSeen), stamp(b.LastSeen)); err != nil {
+				b.Name, b.Fingerprint, keys.AuthorizedLine(b.Key), stamp(b.FirstSeen), stamp(b.LastSeen)); err != nil {
 				return err
 			}
 		}

@@ -84,6 +84,21 @@ type Ban struct {
 	Reason      string
 }
 
+// InForce reports whether the ban holds at now.
+func (b Ban) InForce(now time.Time) bool { return b.Until.IsZero() || b.Until.After(now) }
+
+// On reports whether the ban names fingerprint (if not empty) or addr (if
+// not empty): what Store.Banned lists.
+func (b Ban) On(fingerprint, addr string) bool {
+	return fingerprint != "" && b.Fingerprint == fingerprint || addr != "" && b.Addr == addr
+}
+
+// Matches reports whether what (a name, a fingerprint or an address) is
+// one of the ban's: what Store.Unban lifts.
+func (b Ban) Matches(what string) bool {
+	return b.Name == what || b.Fingerprint == what || b.Addr == what
+}
+
 // Files in the data directory.
 const (
 	DBFile    = "names.db" // the store
