@@ -324,9 +324,6 @@ func (n *Node) Close(reason string) {
 // JetStream is the node's link to JetStream, for its names store.
 func (n *Node) JetStream() jetstream.JetStream { return n.js }
 
-// Replicas is how many servers keep what the cluster shares.
-func (n *Node) Replicas() int { return n.cfg.Replicas }
-
 // Room is this node's part of the room.
 func (n *Node) Room() *room.Room { return n.room }
 
@@ -374,12 +371,6 @@ func (n *Node) SetAway(name string, away bool, why string) {
 		n.mine[name] = rev
 	}
 	n.mu.Unlock()
-}
-
-// NodeOf says which node name is on: its name, or "" if not online.
-func (n *Node) NodeOf(name string) string {
-	loc, _ := n.Locate(name)
-	return loc.Node
 }
 
 // OnReconnect has f called each time the link comes back (the names
@@ -484,7 +475,7 @@ func (n *Node) Join(name, id string) (room.Member, error) {
 			return nil, n.failed(err)
 		}
 	}
-	return nil, ErrRace
+	return nil, errRace
 }
 
 // joinHere joins this node's room under the claim at rev, or lets the
@@ -499,8 +490,8 @@ func (n *Node) joinHere(ctx context.Context, name, id string, rev uint64) (room.
 	return m, nil
 }
 
-// ErrRace refuses a join that lost a race for its name on another node.
-var ErrRace = fmt.Errorf("%w (by a moment)", room.ErrNameTaken)
+// errRace refuses a join that lost a race for its name on another node.
+var errRace = fmt.Errorf("%w (by a moment)", room.ErrNameTaken)
 
 func (n *Node) failed(err error) error {
 	n.log.Warn("nats: claiming a name", "err", err)

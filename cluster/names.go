@@ -40,8 +40,8 @@ type Names struct {
 	watching             sync.WaitGroup
 	watchMu              sync.Mutex
 	watcher              jetstream.KeyWatcher
-	nc                   *nats.Conn // DialNames's, closed by Close
-	conn                 *nats.Conn // the link, whoever owns it
+	conn                 *nats.Conn // the link
+	ownConn              bool       // DialNames made it: Close closes it
 
 	mu   sync.Mutex
 	seen map[string]time.Time // last-seen times not yet written
@@ -79,7 +79,7 @@ func DialNames(link Link, replicas int) (*Names, error) {
 	if err == nil {
 		var s *Names
 		if s, err = OpenNames(js, replicas); err == nil {
-			s.nc = nc
+			s.ownConn = true
 			return s, nil
 		}
 	}
@@ -534,8 +534,8 @@ func (s *Names) Close() error {
 	err := s.Flush()
 	s.stop()
 	s.watching.Wait()
-	if s.nc != nil {
-		s.nc.Close()
+	if s.ownConn {
+		s.conn.Close()
 	}
 	return err
 }

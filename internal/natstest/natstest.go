@@ -31,16 +31,23 @@ func Server(t testing.TB, dir string, port int) *server.Server {
 	if port == 0 {
 		port = -1
 	}
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
+	return run(t, &server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
 		StoreDir: dir, NoLog: true, NoSigs: true})
+}
+
+// run starts a server with opts, waits until it takes connections, and
+// shuts it down when the test ends.
+func run(t testing.TB, opts *server.Options) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	go s.Start()
+	t.Cleanup(s.Shutdown)
 	if !s.ReadyForConnections(10 * time.Second) {
 		t.Fatal("NATS did not start")
 	}
-	t.Cleanup(s.Shutdown)
 	return s
 }
 
@@ -64,20 +71,9 @@ func Cluster(t testing.TB, n int) []*server.Server {
 	}
 	servers := make([]*server.Server, n)
 	for i := range servers {
-		s, err := server.NewServer(&server.Options{ServerName: fmt.Sprintf("nats-%d", i), Host: "127.0.0.1", Port: -1,
+		servers[i] = run(t, &server.Options{ServerName: fmt.Sprintf("nats-%d", i), Host: "127.0.0.1", Port: -1,
 			JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
 			Cluster: server.ClusterOpts{Name: "chatroom-test", Host: "127.0.0.1", Port: ports[i]}, Routes: routes})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go s.Start()
-		t.Cleanup(s.Shutdown)
-		servers[i] = s
-	}
-	for _, s := range servers {
-		if !s.ReadyForConnections(10 * time.Second) {
-			t.Fatal("NATS did not start")
-		}
 	}
 	// Ready when there is a leader and every server is current and knows
 	// every peer: before that, placing a stream on three can fail.
@@ -133,17 +129,8 @@ func TLSServer(t testing.TB) (s *server.Server, caFile string) {
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err = server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+	return run(t, &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
 		NoLog: true, NoSigs: true, TLS: true, TLSTimeout: 2,
 		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12,
-			Certificates: []tls.Certificate{{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS did not start")
-	}
-	t.Cleanup(s.Shutdown)
-	return s, caFile
+			Certificates: []tls.Certificate{{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}}}}), caFile
 }
