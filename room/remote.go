@@ -169,19 +169,18 @@ func (r *Room) Deliver(ev *Event) {
 		r.messages.Add(1)
 	case Left:
 		// The kicked member's node removes it; the others take the name
-		// off the list at once rather than wait for that. A second kick
-		// of someone already gone (a ban reaches their node by two
-		// roads) is not news.
-		if !r.people.has(ev.From) {
-			return
-		}
+		// off the list at once rather than wait for that. (Their leaving
+		// the online bucket may have done so already: the notice is
+		// news all the same.)
 		if m := r.members[ev.From]; m != nil {
 			r.drop(m, &KickedError{Reason: ev.Reason})
 		} else if p := r.remote[ev.From]; p != nil {
 			r.dropRemote(p)
 		}
-		r.people.remove(ev.From, true)
-		r.tellNews()
+		if r.people.has(ev.From) {
+			r.people.remove(ev.From, true)
+			r.tellNews()
+		}
 	default:
 		return
 	}

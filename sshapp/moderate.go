@@ -158,7 +158,8 @@ func (st *seat) ban(target, rest string) (string, bool) {
 	hit := h.seats.matching(func(o *seat) bool { return o != st && h.covers(ban, o.id) })
 	h.close(hit, reason.Banned, why)
 	if elsewhere {
-		h.room.Kick(target, why)
+		// Their node sees the ban arrive and closes every session it
+		// covers there (Host.Enforce), in the room or not.
 		return fmt.Sprintf("%s is banned%s; their server closes their sessions.", shown, length), false
 	}
 	return fmt.Sprintf("%s is banned%s; %d session(s) closed.", shown, length, len(hit)), false
