@@ -235,3 +235,27 @@ func TestHAProxyInFrontOfTwoNodes(t *testing.T) {
 		t.Errorf("a node refused the balancer:\n%s", logs)
 	}
 }
+
+// A node whose NATS goes away tells the people on it, refuses their
+// messages and new joins with a reason, and carries on when NATS is back.
+func TestANodeCutOffFromNATSSaysSoAndRecovers(t *testing.T) {
+	dir := t.TempDir()
+	ns := natstest.Server(t, dir, 0)
+	port := ns.Addr().(*net.TCPAddr).Port
+	a := start(t, t.TempDir(), nil, "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--nats", ns.ClientURL(), "--node-name", "node-a")
+	alice := testkit.Join(t, a.addr, "alice", termtest.Options{Width: 100, Height: 20})
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	testkit.WaitText(t, alice, "This server lost its link to the rest of the room")
+	testkit.Say(t, alice, "anyone?")
+	testkit.WaitText(t, alice, "the room is unreachable")
+	// A newcomer is turned away at the names, which live in NATS too.
+	testkit.WaitText(t, testkit.Connect(t, a.addr, "bob"), "The server cannot read its names just now; try again in a moment.")
+
+	natstest.Server(t, dir, port)
+	testkit.WaitText(t, alice, "This server is linked to the rest of the room again.")
+	// What was not sent waits in the input line: Enter sends it now.
+	testkit.Send(t, alice, "\r")
+	testkit.WaitText(t, alice, "alice: anyone?")
+	testkit.Join(t, a.addr, "carol")
+}
