@@ -36,7 +36,7 @@ type DB struct {
 	now  func() time.Time
 	// The statements of every login, parsed once: parsing costs more
 	// than running them.
-	ownerQ, claimQ *sql.Stmt
+	ownerQ, claimQ, ignoresQ *sql.Stmt
 
 	// The bans, oldest first, as in the database: every login checks them
 	// up to three times, and only the server changes them (chatroom names
@@ -173,13 +173,18 @@ func (s *DB) prepare() (err error) {
 	if s.ownerQ, err = s.r.Prepare("SELECT fingerprint, key, first_seen, last_seen FROM names WHERE name = ?"); err != nil {
 		return err
 	}
+	// Every join reads its ignores: parsing the query each time cost as
+	// much as running it.
+	if s.ignoresQ, err = s.r.Prepare("SELECT fingerprint, name, addr FROM ignores WHERE owner = ? ORDER BY rowid"); err != nil {
+		return err
+	}
 	s.claimQ, err = s.w.Prepare(`INSERT INTO names (name, fingerprint, key, first_seen, last_seen)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`)
 	return err
 }
 
 func (s *DB) close() error {
-	for _, st := range []*sql.Stmt{s.ownerQ, s.claimQ} {
+	for _, st := range []*sql.Stmt{s.ownerQ, s.claimQ, s.ignoresQ} {
 		if st != nil {
 			st.Close()
 		}
@@ -567,7 +572,7 @@ func scanBans(rows *sql.Rows, err error) ([]Ban, error) {
 
 // Ignores is whom the key with fingerprint owner ignores, in the order added.
 func (s *DB) Ignores(owner string) ([]Ignore, error) {
-	rows, err := s.r.Query("SELECT fingerprint, name, addr FROM ignores WHERE owner = ? ORDER BY rowid", owner)
+	rows, err := s.ignoresQ.Query(owner)
 	if err != nil {
 		return nil, err
 	}
