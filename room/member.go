@@ -6,17 +6,19 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// member is one person in this process's room.
+// member is one person in this process's room. What a delivery touches
+// comes first, in one allocation: the queue, then the flags read after it.
 type member struct {
+	q        queue
+	out      atomic.Bool // done is closed
+	news     atomic.Bool // who is online changed since NewsRead
 	room     *Room
 	name     string
 	id       string // who this is, beyond the name; "" for nobody in particular
 	node     string // the node of someone elsewhere in a cluster, for whom this stands in; "" here
 	replaced bool   // took the place of a session of the same identity
-	q        *queue
 	done     chan struct{}
 	sends    *rate.Limiter // messages and invitations
-	news     atomic.Bool   // who is online changed since NewsRead
 	listed   bool          // in room.unwoken; guarded by room.newsMu
 
 	// Guarded by room.mu.
@@ -54,6 +56,17 @@ func (m *member) Take(buf []*Event) []*Event { return m.q.take(buf, m.room.opts.
 // Done is closed when the member is out of the room: it left, was removed,
 // or the room closed. Events already waiting can still be taken.
 func (m *member) Done() <-chan struct{} { return m.done }
+
+// Out reports whether Done is closed.
+func (m *member) Out() bool { return m.out.Load() }
+
+// close marks the member out and wakes it: Ready tells of Done too.
+// Called with room.mu held, once.
+func (m *member) close() {
+	m.out.Store(true)
+	close(m.done)
+	m.q.wake()
+}
 
 // Err says why the member is out: nil after Leave, ErrTakenOver, a
 // *KickedError, or a *ClosedError. It is only meaningful once Done is closed.

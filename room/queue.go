@@ -19,10 +19,6 @@ type queue struct {
 	ready   chan struct{} // holds a token while evs is not empty, or news waits
 }
 
-func newQueue(max int) *queue {
-	return &queue{max: max, ready: make(chan struct{}, 1)}
-}
-
 func (q *queue) push(ev *Event) {
 	q.mu.Lock()
 	if len(q.evs) >= q.max {

@@ -242,6 +242,10 @@ type Member interface {
 	// Done is closed when the member is out of the room: it left, was
 	// removed, or the room closed. Events already waiting can still be taken.
 	Done() <-chan struct{}
+	// Out reports whether Done is closed, without touching the channel: a
+	// session asks after every wake-up, and in a big room each cache line
+	// a delivery touches counts.
+	Out() bool
 	// Err says why the member is out: nil after Leave, ErrTakenOver, a
 	// *KickedError, or a *ClosedError. It is only
 	// meaningful once Done is closed.
@@ -283,10 +287,10 @@ func (r *Room) Join(name, id string) (Member, error) {
 		return nil, ErrClosed
 	}
 	m := &member{
+		q:       queue{max: r.opts.QueueLen, ready: make(chan struct{}, 1)},
 		room:    r,
 		name:    name,
 		id:      id,
-		q:       newQueue(r.opts.QueueLen),
 		done:    make(chan struct{}),
 		sends:   rate.NewLimiter(rate.Limit(r.opts.MessageRate), r.opts.MessageBurst),
 		chats:   make(map[ChatID]*chat),
@@ -332,8 +336,7 @@ var ErrTakenOver = errors.New("signed in from elsewhere")
 // takeOver puts m in old's place. Called with r.mu held.
 func (r *Room) takeOver(old, m *member) {
 	old.gone, old.err = true, ErrTakenOver
-	close(old.done)
-	old.q.wake() // Ready tells of Done too
+	old.close()
 	m.replaced = true
 	r.members[m.name] = m
 	now := r.opts.Now()
@@ -429,8 +432,7 @@ func (r *Room) Close(reason string) {
 	err := &ClosedError{Reason: reason}
 	for name, m := range r.members {
 		m.gone, m.err = true, err
-		close(m.done)
-		m.q.wake()
+		m.close()
 		delete(r.members, name)
 		if r.opts.Gone != nil {
 			r.opts.Gone(name)
@@ -475,8 +477,7 @@ func (r *Room) drop(m *member, err error) {
 // r.mu held.
 func (r *Room) out(m *member, err error) {
 	m.gone, m.err = true, err
-	close(m.done)
-	m.q.wake()
+	m.close()
 	delete(r.members, m.name)
 	if r.opts.Gone != nil {
 		r.opts.Gone(m.name)

@@ -53,64 +53,68 @@ const (
 // screen the model believes in is the one the bytes drew.
 type model struct {
 	mu sync.Mutex
+	// What drawing a message reads, first and together: a message to a
+	// thousand sessions touches this for each, and every cache line
+	// apart costs as much as the rest of the work.
+	phase     phase
+	lineMode  bool
+	margins   bool // the terminal has left and right margins: the panel can be shown
+	quiet     bool // join and leave notices are hidden (/quiet)
+	ring      bool // ring the bell with the next write
+	bell      bellMode
+	dirty     dirty
+	width     int
+	height    int
+	active    int
+	cursorCol int // where the cursor goes on the input line
+	name      string
+	tabs      []*tab        // tabs[0] is the main room
+	people    *people       // the people list, while it is open (people.go)
+	invites   []*room.Event // invitations waiting for an answer, oldest first
+	ignores   []Ignored
+	pending   []string // lines to print at the bottom of the stream
+	th        *theme
+	out       io.Writer
+	clock     func() time.Time
+	// delivered, if set, is told how long after it was sent each message
+	// reached the terminal.
+	delivered func(time.Duration)
+	frame     bytes.Buffer
 
 	room     room.Broker
 	dir      Directory
-	th       *theme
-	out      io.Writer
 	log      *slog.Logger
 	joined   chan joinedMsg // tells the pump which member to follow
 	wakePump func()         // after a join; set before the program runs
 	send     func(tea.Msg)  // to the program, from other goroutines (timers)
-	clock    func() time.Time
 	// release, run once the program is running, stops Bubble Tea's ticker.
 	release tea.Cmd
-	// delivered, if set, is told how long after it was sent each message
-	// reached the terminal.
-	delivered func(time.Duration)
 
-	phase   phase
-	name    string
 	member  room.Member
 	joinErr string        // why the last name was refused
 	why     reason.Reason // why the session ended, if the server ended it
 	goodbye string        // the line left on the terminal after the session
 
-	width, height int
-	input         editor
-	tabs          []*tab // tabs[0] is the main room
-	active        int
-	online        *room.Presence
-	invites       []*room.Event // invitations waiting for an answer, oldest first
-	people        *people       // the people list, while it is open (people.go)
-	margins       bool          // the terminal has left and right margins: the panel can be shown
-	panelTop      int           // the first name the people panel shows
-	ticking       bool          // the banner's time left is counting down
-	sent          sentLines     // what Up and Down walk
-	completing    *completion   // a Tab completion in progress
-	ignores       []Ignored
-	maxIgnores    int
-	bell          bellMode
-	quiet         bool          // join and leave notices are hidden (/quiet)
-	ring          bool          // ring the bell with the next write
-	titled        int           // the unread count the window title shows, -1 at first
-	mouse         bool          // mouse reporting is on
-	lookupEvery   time.Duration // spaces the costly commands
-	lastLookup    time.Time     // when one last ran
+	input       editor
+	online      *room.Presence
+	panelTop    int         // the first name the people panel shows
+	ticking     bool        // the banner's time left is counting down
+	sent        sentLines   // what Up and Down walk
+	completing  *completion // a Tab completion in progress
+	maxIgnores  int
+	titled      int           // the unread count the window title shows, -1 at first
+	mouse       bool          // mouse reporting is on
+	lookupEvery time.Duration // spaces the costly commands
+	lastLookup  time.Time     // when one last ran
 
 	// Line mode (lines.go): lines to print, lines entered since the last
 	// draw, and the line on screen (prompt and echo).
-	lineMode bool
-	lines    []lineOut
-	entered  []string
-	shown    string
+	lines   []lineOut
+	entered []string
+	shown   string
 
 	// Drawing state.
-	frame     bytes.Buffer
-	dirty     dirty
-	pending   []string // lines to print at the bottom of the stream
-	hits      []hit    // clickable areas of the last frame
-	cursorCol int      // where the cursor goes on the input line
+	hits []hit // clickable areas of the last frame
 }
 
 // modelOptions are what a model is made of.
@@ -423,8 +427,9 @@ func (m *model) apply(ev *room.Event) {
 	}
 	switch ev.Kind {
 	case room.Message:
-		m.add(main, m.itemFor(ev))
-		if ev.From != m.name && (m.bell == bellAll || mentions(ev.Text, m.name)) {
+		it := m.itemFor(ev)
+		m.add(main, it)
+		if ev.From != m.name && (m.bell == bellAll || it.note != nil && it.note.mark == markMention) {
 			m.alert()
 		}
 	case room.Skipped, room.Notice:

@@ -456,11 +456,9 @@ func (pm *pump) stopDue() {
 // ends the session.
 func (pm *pump) ready() (out bool) {
 	pm.takeEvents()
-	select {
-	case <-pm.member.Done(): // Ready tells of it too
+	if pm.member.Out() { // Ready tells of it too
 		pm.left()
 		return true
-	default:
 	}
 	if !pm.gathering && pm.member.HasNews() {
 		// Someone came or went: gather for a moment, so that a crowd
