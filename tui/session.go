@@ -315,6 +315,7 @@ type pump struct {
 	seen      *room.Presence
 	news      *time.Timer
 	gathering bool
+	crowdGap  time.Duration // gathers for this long, at least, while a crowd comes or goes
 	evbuf     []*room.Event // taken events, reused from batch to batch
 }
 
@@ -464,7 +465,7 @@ func (pm *pump) ready() (out bool) {
 		// Someone came or went: gather for a moment, so that a crowd
 		// arriving is one line and a few wake-ups.
 		pm.gathering = true
-		pm.news.Reset(newsEvery(pm.seen.Len()))
+		pm.news.Reset(max(newsEvery(pm.seen.Len()), pm.crowdGap))
 	}
 	return false
 }
@@ -496,8 +497,18 @@ const presenceEvery = 250 * time.Millisecond
 // than every second took a tenth of the server's time while everyone
 // connected.)
 func newsEvery(online int) time.Duration {
-	return min(presenceEvery*time.Duration(max(1, online/250)), 3*time.Second)
+	return min(presenceEvery*time.Duration(max(1, online/250)), maxNewsEvery)
 }
+
+// A crowd is this many people coming and going in one gathering: while
+// one arrives (a reconnect storm), each session gathers for twice as long
+// as the last time, up to maxNewsEvery, and back to newsEvery once it has
+// passed. Each draw of news is a write to every session: a storm of 1,000
+// people drew eight times in each early arrival's first three seconds.
+const (
+	crowd        = 20
+	maxNewsEvery = 3 * time.Second
+)
 
 // left ends the session whose member is out of the room.
 func (pm *pump) left() {
@@ -520,6 +531,17 @@ func (pm *pump) sendNews() {
 		pm.seen = n.Online
 		pm.draw(newsMsg(n))
 	}
+	pm.crowdGap = crowdGap(pm.crowdGap, pm.seen.Len(), n.JoinedN+n.LeftN)
+}
+
+// crowdGap is how long to gather news at least, after news of changes
+// people came or went in a room of online, when the last gathering took
+// last (0: newsEvery).
+func crowdGap(last time.Duration, online, changes int) time.Duration {
+	if changes < crowd {
+		return 0
+	}
+	return min(2*max(last, newsEvery(online)), maxNewsEvery)
 }
 
 // draw hands msg to the model and draws, here rather than through the
