@@ -21,7 +21,7 @@ const journalLen = 256
 // Presence is who is online, sorted. A Presence never changes once made, so
 // it is shared by every session that draws it.
 type Presence struct {
-	names         []string
+	list
 	seq           uint64 // changes so far
 	joins, leaves int    // of which joins and leaves
 }
@@ -31,19 +31,119 @@ func (p *Presence) Len() int {
 	if p == nil {
 		return 0
 	}
-	return len(p.names)
+	return p.n
 }
 
 // At is the i-th name in order.
-func (p *Presence) At(i int) string { return p.names[i] }
+func (p *Presence) At(i int) string {
+	k, _ := slices.BinarySearch(p.starts, i+1) // the first chunk starting after i
+	k--
+	return p.chunks[k][i-p.starts[k]]
+}
 
 // Has reports whether name is online.
 func (p *Presence) Has(name string) bool {
 	if p == nil {
 		return false
 	}
-	_, found := slices.BinarySearch(p.names, name)
+	return p.has(name)
+}
+
+// list is a sorted list of names kept in chunks that are never changed
+// once made: a change copies one chunk, so a snapshot copies only the
+// chunks' headers. Every join asks for a snapshot; when it copied every
+// name, 5,000 people arriving copied 200 MB and fed the collector as much.
+type list struct {
+	chunks [][]string // each sorted, none empty, in order
+	starts []int      // the index of each chunk's first name
+	n      int
+}
+
+// chunkMax is the most names a chunk holds: a change copies one chunk,
+// a snapshot copies n/chunkMax headers.
+const chunkMax = 128
+
+// find is the chunk name belongs in, and its place there.
+func (l *list) find(name string) (k, i int, found bool) {
+	if len(l.chunks) == 0 {
+		return 0, 0, false
+	}
+	// The first chunk whose last name is not before name; past the end,
+	// the last chunk.
+	k, _ = slices.BinarySearchFunc(l.chunks, name, func(c []string, name string) int {
+		return compareNames(c[len(c)-1], name)
+	})
+	k = min(k, len(l.chunks)-1)
+	i, found = slices.BinarySearchFunc(l.chunks[k], name, compareNames)
+	return k, i, found
+}
+
+func (l *list) has(name string) bool {
+	_, _, found := l.find(name)
 	return found
+}
+
+func (l *list) insert(name string) {
+	if len(l.chunks) == 0 {
+		l.chunks, l.n = [][]string{{name}}, 1
+		l.index()
+		return
+	}
+	k, i, found := l.find(name)
+	if found {
+		return
+	}
+	c := l.chunks[k]
+	next := slices.Concat(c[:i:i], []string{name}, c[i:])
+	repl := [][]string{next}
+	if len(next) > chunkMax {
+		half := len(next) / 2
+		repl = [][]string{next[:half:half], next[half:]}
+	}
+	l.replace(k, 1, repl)
+	l.n++
+}
+
+func (l *list) remove(name string) bool {
+	k, i, found := l.find(name)
+	if !found {
+		return false
+	}
+	c := l.chunks[k]
+	next := slices.Concat(c[:i:i], c[i+1:])
+	from, count := k, 1
+	// A chunk that shrank joins a neighbour, so that the chunks stay few
+	// after many leave.
+	switch {
+	case len(next) >= chunkMax/4:
+	case k+1 < len(l.chunks) && len(next)+len(l.chunks[k+1]) <= chunkMax/2:
+		next, count = slices.Concat(next, l.chunks[k+1]), 2
+	case k > 0 && len(next)+len(l.chunks[k-1]) <= chunkMax/2:
+		next, from, count = slices.Concat(l.chunks[k-1], next), k-1, 2
+	}
+	var repl [][]string
+	if len(next) > 0 {
+		repl = [][]string{next}
+	}
+	l.replace(from, count, repl)
+	l.n--
+	return true
+}
+
+// replace puts repl in place of count chunks from k, in new slices: a
+// snapshot may share the old ones.
+func (l *list) replace(k, count int, repl [][]string) {
+	l.chunks = slices.Concat(l.chunks[:k:k], repl, l.chunks[k+count:])
+	l.index()
+}
+
+func (l *list) index() {
+	l.starts = make([]int, len(l.chunks))
+	n := 0
+	for k, c := range l.chunks {
+		l.starts[k] = n
+		n += len(c)
+	}
 }
 
 // News is what changed in who is online since a point.
@@ -67,8 +167,8 @@ type change struct {
 
 // presence is the room's list and journal. Guarded by Room.mu.
 type presence struct {
-	names         []string // sorted
-	seq           uint64   // changes so far
+	names         list
+	seq           uint64 // changes so far
 	joins, leaves int
 	snapshot      *Presence
 	journal       []change // the last journalLen changes, oldest first
@@ -78,24 +178,20 @@ type presence struct {
 func newPresence() *presence { return &presence{next: make(chan struct{})} }
 
 func (p *presence) add(name string) {
-	i, _ := slices.BinarySearchFunc(p.names, name, compareNames)
-	p.names = slices.Insert(p.names, i, name)
+	if p.names.has(name) {
+		return
+	}
+	p.names.insert(name)
 	p.changed(change{name: name, join: true})
 }
 
-func (p *presence) has(name string) bool {
-	_, ok := slices.BinarySearchFunc(p.names, name, compareNames)
-	return ok
-}
+func (p *presence) has(name string) bool { return p.names.has(name) }
 
 // remove takes name off the list; told says the room announced it itself.
 func (p *presence) remove(name string, told bool) {
-	i, ok := slices.BinarySearchFunc(p.names, name, compareNames)
-	if !ok {
-		return
+	if p.names.remove(name) {
+		p.changed(change{name: name, told: told})
 	}
-	p.names = slices.Delete(p.names, i, i+1)
-	p.changed(change{name: name, told: told})
 }
 
 func (p *presence) changed(c change) {
@@ -114,10 +210,11 @@ func (p *presence) changed(c change) {
 	p.journal = append(p.journal, c)
 }
 
-// online is the shared snapshot, made when first asked for after a change.
+// online is the shared snapshot, made when first asked for after a change:
+// it shares the list's chunks, which no change alters.
 func (p *presence) online() *Presence {
 	if p.snapshot == nil {
-		p.snapshot = &Presence{names: slices.Clone(p.names), seq: p.seq, joins: p.joins, leaves: p.leaves}
+		p.snapshot = &Presence{list: p.names, seq: p.seq, joins: p.joins, leaves: p.leaves}
 	}
 	return p.snapshot
 }
