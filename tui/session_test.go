@@ -13,7 +13,7 @@ func TestBigRoomsGatherNewsForLonger(t *testing.T) {
 		online int
 		want   time.Duration
 	}{{0, 250 * time.Millisecond}, {499, 250 * time.Millisecond}, {500, 500 * time.Millisecond},
-		{1000, time.Second}, {2999, 2750 * time.Millisecond}, {5000, 3 * time.Second}, {100000, 3 * time.Second}} {
+		{1000, time.Second}, {1999, 1750 * time.Millisecond}, {5000, 2 * time.Second}, {100000, 2 * time.Second}} {
 		if got := newsEvery(c.online); got != c.want {
 			t.Errorf("newsEvery(%d) = %v, want %v", c.online, got, c.want)
 		}
@@ -21,7 +21,7 @@ func TestBigRoomsGatherNewsForLonger(t *testing.T) {
 }
 
 // While a crowd comes, each gathering is twice as long as the last, up to
-// three seconds; once it has passed, news is drawn at the room's pace again.
+// two seconds; once it has passed, news is drawn at the room's pace again.
 func TestACrowdIsGatheredForLonger(t *testing.T) {
 	var gaps []time.Duration
 	gap := time.Duration(0)
@@ -29,7 +29,7 @@ func TestACrowdIsGatheredForLonger(t *testing.T) {
 		gap = crowdGap(gap, 100, changes)
 		gaps = append(gaps, gap)
 	}
-	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second, 0, 500 * time.Millisecond}
+	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second, 0, 500 * time.Millisecond}
 	if !slices.Equal(gaps, want) {
 		t.Errorf("gaps %v, want %v", gaps, want)
 	}
