@@ -43,6 +43,11 @@ type DB struct {
 	// changes names alone), so they are read from the file once.
 	bansMu sync.RWMutex
 	bans   []Ban
+	// Who ignores anyone, by fingerprint: every join asks for its ignore
+	// list, and nearly every list is empty, so those are answered without
+	// a query. Only this server changes the lists.
+	ignMu    sync.Mutex
+	ignorers map[string]bool
 
 	// Claims go to one goroutine, which saves all that are waiting in one
 	// transaction: in a crowd of new visitors, one fsync serves many.
@@ -162,6 +167,9 @@ func open(path string) (*DB, error) {
 	}
 	if err == nil {
 		s.bans, err = scanBans(s.r.Query(bansQuery + "ORDER BY id"))
+	}
+	if err == nil {
+		s.ignorers, err = scanIgnorers(s.r.Query("SELECT DISTINCT owner FROM ignores"))
 	}
 	if err != nil {
 		s.close()
@@ -613,6 +621,12 @@ func scanBans(rows *sql.Rows, err error) ([]Ban, error) {
 
 // Ignores is whom the key with fingerprint owner ignores, in the order added.
 func (s *DB) Ignores(owner string) (list []Ignore, err error) {
+	s.ignMu.Lock()
+	some := s.ignorers[owner]
+	s.ignMu.Unlock()
+	if !some {
+		return nil, nil
+	}
 	if err := s.run(func() { list, err = s.ignores(owner) }); err != nil {
 		return nil, err
 	}
@@ -645,6 +659,21 @@ func (s *DB) SetIgnores(owner string, list []Ignore) (err error) {
 }
 
 func (s *DB) setIgnores(owner string, list []Ignore) error {
+	// Marked first, so that a join meanwhile reads the file; unmarked only
+	// once an empty list is saved.
+	s.ignMu.Lock()
+	s.ignorers[owner] = true
+	s.ignMu.Unlock()
+	err := s.saveIgnores(owner, list)
+	if err == nil && len(list) == 0 {
+		s.ignMu.Lock()
+		delete(s.ignorers, owner)
+		s.ignMu.Unlock()
+	}
+	return err
+}
+
+func (s *DB) saveIgnores(owner string, list []Ignore) error {
 	tx, err := s.w.Begin()
 	if err != nil {
 		return err
@@ -660,4 +689,21 @@ func (s *DB) setIgnores(owner string, list []Ignore) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// scanIgnorers reads the owners of ignore lists.
+func scanIgnorers(rows *sql.Rows, err error) (map[string]bool, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	owners := make(map[string]bool)
+	for rows.Next() {
+		var owner string
+		if err := rows.Scan(&owner); err != nil {
+			return nil, err
+		}
+		owners[owner] = true
+	}
+	return owners, rows.Err()
 }

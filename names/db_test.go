@@ -584,4 +584,18 @@ func TestIgnoresAreKeptPerKey(t *testing.T) {
 	if got, _ := st.Ignores("SHA256:c"); !slices.Equal(got, list[:1]) {
 		t.Errorf("another key's list: %v", got)
 	}
+	// An emptied list is empty, and a new one after it is kept: the
+	// server knows who ignores anyone without asking the file.
+	if err := st.SetIgnores("SHA256:c", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.Ignores("SHA256:c"); err != nil || len(got) != 0 {
+		t.Errorf("after emptying: %v, %v", got, err)
+	}
+	if err := st.SetIgnores("SHA256:c", list[1:]); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.Ignores("SHA256:c"); !slices.Equal(got, list[1:]) {
+		t.Errorf("a list after an emptied one: %v", got)
+	}
 }
