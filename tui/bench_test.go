@@ -124,36 +124,3 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
-
-// BenchmarkDeliverCold is one message drawn by each of n sessions in turn
-// on one goroutine: what the pumps do, less the wake-ups, with each
-// session's state as cold in the cache as it is in a big room.
-func BenchmarkDeliverCold(b *testing.B) {
-	const n = 1000
-	r := room.New(room.Options{MessageRate: 1e12, MessageBurst: 1 << 30})
-	defer r.Close("")
-	models := make([]*model, n)
-	for i := range models {
-		m := testModel(r, discardWriter{}, 100, 30)
-		m.delivered = func(time.Duration) {}
-		m.start(fmt.Sprintf("s%d", i))
-		m.Update(resizeMsg{100, 30})
-		models[i] = m
-	}
-	sender, err := r.Join("sender", "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	var buf []*room.Event
-	b.ResetTimer()
-	for i := range b.N {
-		if err := sender.Say(fmt.Sprintf("message number %d, of a usual length for a chat line", i)); err != nil {
-			b.Fatal(err)
-		}
-		for _, m := range models {
-			buf = m.member.Take(buf[:0])
-			m.deliver(eventsMsg(buf))
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/session")
-}

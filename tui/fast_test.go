@@ -27,8 +27,8 @@ func TestPlainMessagesAreDrawnAsTheLongWayDraws(t *testing.T) {
 		var others [2]room.Member
 		for i, fast := range []bool{false, true} {
 			rooms[i] = room.New(room.Options{MessageRate: 1e9, MessageBurst: 1 << 20})
-			fastMessages = fast
 			models[i] = testModel(rooms[i], &outs[i], 80, 24)
+			models[i].longWay = !fast
 			models[i].start("reader")
 			models[i].Update(resizeMsg{80, 24})
 			others[i], _ = rooms[i].Join("writer", "")
@@ -36,7 +36,6 @@ func TestPlainMessagesAreDrawnAsTheLongWayDraws(t *testing.T) {
 		step := func(what string, f func(m *model, other room.Member)) {
 			t.Helper()
 			for i, fast := range []bool{false, true} {
-				fastMessages = fast
 				f(models[i], others[i])
 				if evs := models[i].member.Take(nil); len(evs) > 0 {
 					if fast {
@@ -50,7 +49,6 @@ func TestPlainMessagesAreDrawnAsTheLongWayDraws(t *testing.T) {
 					models[i].deliver(eventsMsg(evs))
 				}
 			}
-			fastMessages = true
 			if !bytes.Equal(outs[0].Bytes(), outs[1].Bytes()) {
 				t.Fatalf("run %d, after %s: the short way wrote\n%q\nthe long way\n%q", run, what, outs[1].String(), outs[0].String())
 			}

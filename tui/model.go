@@ -81,6 +81,7 @@ type model struct {
 	// reached the terminal.
 	delivered func(time.Duration)
 	frame     bytes.Buffer
+	longWay   bool // plain messages too go through handle and draw (tests compare the two)
 
 	room     room.Broker
 	dir      Directory
@@ -297,7 +298,7 @@ func (m *model) deliver(msg tea.Msg) (ok bool) {
 	if m.phase == phaseDone {
 		return false
 	}
-	if evs, isEvents := msg.(eventsMsg); isEvents && fastMessages && m.plainMessages(evs) {
+	if evs, isEvents := msg.(eventsMsg); isEvents && !m.longWay && m.plainMessages(evs) {
 		err := m.drawMessages(evs)
 		m.report(evs)
 		return err == nil
@@ -311,10 +312,6 @@ func (m *model) deliver(msg tea.Msg) (ok bool) {
 	}
 	return true
 }
-
-// fastMessages turns the short way of drawing plain messages on (tests
-// compare it with the long way).
-var fastMessages = true
 
 // plainMessages reports whether evs are main-room messages that this
 // session draws the plainest way: onto the bottom of the main tab as
