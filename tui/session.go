@@ -138,9 +138,9 @@ func Run(ctx context.Context, o Options) reason.Reason {
 	if lineMode {
 		on, off = "", "\r\n"
 	}
-	if _, err := io.WriteString(o.Out, on); err != nil {
-		return 0
-	}
+	// The modes go out with the first screen, in its write: one packet
+	// fewer for every person who connects.
+	m.frame.WriteString(on)
 	// consumed has room for the one signal the reader waits for, so the pump
 	// never blocks on it, even when the reader has gone.
 	consumed := make(chan struct{}, 1)
