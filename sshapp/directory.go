@@ -99,6 +99,7 @@ type seat struct {
 	id   identity
 	log  *slog.Logger
 	stop *tui.Stopper // ends the session, wherever it is
+	read *ownerRead   // the owner of the name asked for, read at authentication; for the first join
 
 	mu     sync.Mutex // name and member are read by moderators' sessions
 	name   string
@@ -123,6 +124,18 @@ var (
 	errReading = errors.New("The server cannot read its names just now; try again in a moment.")
 )
 
+// owner is the binding of name: as read at authentication, if that was a
+// moment ago and this is the first join, else from the store. Joining
+// goes on to claim a free name, which the store decides afresh.
+func (st *seat) owner(name string) (names.Binding, bool, error) {
+	r := st.read
+	st.read = nil
+	if r != nil && r.name == name && time.Since(r.at) < ownerReadFor {
+		return r.b, r.bound, nil
+	}
+	return st.h.names.Owner(name)
+}
+
 // Join enters the room as name. A name owned by a key is only for that key;
 // a key that joins with a free name comes to own it, saved before the
 // person is let in (unless its address has bound its share of names this
@@ -134,7 +147,7 @@ func (st *seat) Join(name string) (mem room.Member, notice string, err error) {
 	if err := st.mayStay(); err != nil {
 		return nil, "", err
 	}
-	b, bound, err := h.names.Owner(name)
+	b, bound, err := st.owner(name)
 	if err != nil {
 		st.log.Error("reading a name's owner", "name", name, "err", err)
 		return nil, "", errReading

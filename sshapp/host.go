@@ -97,6 +97,7 @@ func (h *Host) Serve(s *sshd.Session) {
 		return
 	}
 	seat := &seat{h: h, id: id, log: s.Log, stop: &tui.Stopper{}}
+	seat.read, _ = s.KeyMemo.(*ownerRead)
 	h.seats.add(seat)
 	defer h.seats.remove(seat)
 	h.watching.Do(func() { go h.endAllAt(s.Closing) })

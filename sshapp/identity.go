@@ -3,6 +3,7 @@ package sshapp
 import (
 	"fmt"
 	"net"
+	"time"
 
 	"chatroom/internal/reason"
 	"chatroom/keys"
@@ -41,18 +42,38 @@ func (h *Host) moderator(id identity) bool { return h.admins.Load().Contains(id.
 
 // KeyOK is the public-key check: it turns down keys that are not allowed,
 // and a key that does not own the name asked for, so that OpenSSH goes on
-// to the person's next key.
-func (h *Host) KeyOK(user string, key gossh.PublicKey) bool {
+// to the person's next key. With a yes it gives the session the name's
+// owner as it read it (an *ownerRead), so that joining with that name a
+// moment later does not read it again.
+func (h *Host) KeyOK(user string, key gossh.PublicKey) (bool, any) {
 	if set := h.allowed.Load(); set != nil && !set.Contains(key) {
-		return false
+		return false, nil
 	}
 	b, ok, err := h.names.Owner(user)
 	if err != nil {
 		h.log.Error("reading a name's owner", "name", user, "err", err)
-		return false
+		return false, nil
 	}
-	return !ok || keys.SameKey(b.Key, key)
+	if ok && !keys.SameKey(b.Key, key) {
+		return false, nil
+	}
+	return true, &ownerRead{name: user, b: b, bound: ok, at: time.Now()}
 }
+
+// ownerRead is a name's owner as read at a moment. It says nothing of who
+// the session is: only of the name.
+type ownerRead struct {
+	name  string
+	b     names.Binding
+	bound bool
+	at    time.Time
+}
+
+// ownerReadFor is how long after it was read a name's owner is taken for
+// the join that follows authentication, rather than read again. A
+// release of the name (chatroom names release) within this moment counts
+// as if it came just after the join.
+const ownerReadFor = 2 * time.Second
 
 // GuestOK lets people in without a key, unless only listed keys may connect.
 func (h *Host) GuestOK(string) bool { return h.allowed.Load() == nil }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -334,3 +335,48 @@ t.close()
 }
 
 func pemEncode(b *pem.Block) []byte { return pem.EncodeToMemory(b) }
+
+// countingStore counts the owner lookups that reach the store.
+type countingStore struct {
+	names.Store
+	owners atomic.Int32
+}
+
+func (s *countingStore) Owner(name string) (names.Binding, bool, error) {
+	s.owners.Add(1)
+	return s.Store.Owner(name)
+}
+
+// The owner read when the key was checked serves the join that follows
+// it; a join with another name reads the store.
+func TestAJoinReusesTheOwnerReadAtAuthentication(t *testing.T) {
+	st := &countingStore{Store: testkit.OpenNames(t, t.TempDir())}
+	ts := testserver.Start(t, testserver.Options{Names: st, Room: quick.Room, Session: quick.Session})
+	a := testkit.NewKey(t)
+	for _, visit := range []string{"first", "again"} {
+		st.owners.Store(0)
+		alice := testkit.Join(t, ts.Addr, "alice", testkit.WithKey(a))
+		if n := st.owners.Load(); n != 1 {
+			t.Errorf("%s visit: the owner of alice was read %d times, want 1 (at authentication)", visit, n)
+		}
+		testkit.Say(t, alice, "/quit")
+		testkit.WaitDone(t, alice)
+	}
+	if own, bound, _ := st.Owner("alice"); !bound || !keys.SameKey(own.Key, a.PublicKey()) {
+		t.Fatalf("alice's binding: %+v, %v", own, bound)
+	}
+
+	// Bob asks for alice's name with his own key: refused at authentication,
+	// he comes in as a guest and is told whose it is, read afresh; then he
+	// joins as bob, whose owner nobody read for him yet.
+	st.owners.Store(0)
+	c := testkit.Connect(t, ts.Addr, "alice", termtest.Options{Auth: []gossh.AuthMethod{
+		gossh.PublicKeys(testkit.NewKey(t)), testkit.GuestAuth()}})
+	testkit.WaitText(t, c, `"alice" belongs to another key.`)
+	testkit.Send(t, c, testkit.KeyCtrlU)
+	testkit.Say(t, c, "bob")
+	testkit.WaitText(t, c, "Welcome, bob.")
+	if n := st.owners.Load(); n != 3 {
+		t.Errorf("the owners of alice and bob were read %d times, want 3 (alice at authentication and on joining, bob on joining)", n)
+	}
+}

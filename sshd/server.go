@@ -39,8 +39,10 @@ type Config struct {
 	// KeyOK says whether user may log in with key. Clients offer keys
 	// before proving they hold them, so it must only check, never record
 	// (x/crypto CVE-2024-45337); Session.Key is the key that was proven.
-	// Nil accepts every key.
-	KeyOK func(user string, key gossh.PublicKey) bool
+	// What it returns beside a yes reaches the session as KeyMemo: what
+	// it looked up, so that the session need not look it up again. Nil
+	// accepts every key.
+	KeyOK func(user string, key gossh.PublicKey) (ok bool, memo any)
 	// GuestOK says whether user may log in with no key at all (keyboard-
 	// interactive, asked nothing). Nil turns guests away.
 	GuestOK func(user string) bool
@@ -80,7 +82,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Observer = nopObserver{}
 	}
 	if cfg.KeyOK == nil {
-		cfg.KeyOK = func(string, gossh.PublicKey) bool { return true }
+		cfg.KeyOK = func(string, gossh.PublicKey) (bool, any) { return true, nil }
 	}
 	if cfg.GuestOK == nil {
 		cfg.GuestOK = func(string) bool { return false }
@@ -100,7 +102,14 @@ func New(cfg Config) (*Server, error) {
 			return ""
 		}),
 		wish.WithPublicKeyAuth(func(ctx ssh.Context, key ssh.PublicKey) bool {
-			return admitted(ctx) && s.plainKey(key) && cfg.KeyOK(ctx.User(), key)
+			if !admitted(ctx) || !s.plainKey(key) {
+				return false
+			}
+			ok, memo := cfg.KeyOK(ctx.User(), key)
+			if ok {
+				ctx.SetValue(keyMemoKey{}, memo)
+			}
+			return ok
 		}),
 		wish.WithKeyboardInteractiveAuth(func(ctx ssh.Context, _ gossh.KeyboardInteractiveChallenge) bool {
 			return admitted(ctx) && cfg.GuestOK(ctx.User())

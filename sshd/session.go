@@ -62,12 +62,20 @@ type Session struct {
 	Closing <-chan struct{}
 	// Log has the address, user, key, terminal and client version on every line.
 	Log *slog.Logger
+	// KeyMemo is what Config.KeyOK returned with its last yes on this
+	// connection, or nil. It is what was looked up for a key the client
+	// offered, which need not be Key (a guest may have offered one too):
+	// it proves nothing.
+	KeyMemo any
 
 	ctx     context.Context
 	sess    ssh.Session
 	obs     Observer
 	refused bool
 }
+
+// keyMemoKey holds KeyOK's memo in the connection's context.
+type keyMemoKey struct{}
 
 // Context ends when the connection does, or the Handler returns.
 func (s *Session) Context() context.Context { return s.ctx }
@@ -166,6 +174,7 @@ func (s *Server) handle(sess ssh.Session) {
 		Out:     out,
 		Closing: s.closing,
 		Log:     log,
+		KeyMemo: sess.Context().Value(keyMemoKey{}),
 		ctx:     ctx,
 		sess:    sess,
 		obs:     s.obs,
