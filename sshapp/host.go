@@ -114,7 +114,7 @@ func (h *Host) Serve(s *sshd.Session) {
 		In:        s.In,
 		Out:       s.Out,
 		Size:      s.Size,
-		Resize:    s.Resize,
+		Resize:    s.OnResize,
 		Env:       s.Env,
 		Stop:      seat.stop,
 		Log:       s.Log,

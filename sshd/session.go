@@ -27,7 +27,7 @@ const (
 
 // Size is a terminal's size in cells. It is an alias of an unnamed struct
 // so that a package that knows nothing of sshd can declare the same type
-// and take Session.Resize as it is.
+// and take Session.OnResize as it is.
 type Size = struct{ Width, Height int }
 
 // clampSize bounds a client's window: 0 means the default, and anything
@@ -52,7 +52,6 @@ type Session struct {
 	Term   string          // TERM
 	Env    []string        // the environment the client sent, and TERM
 	Size   Size            // the terminal's size, clamped
-	Resize <-chan Size     // later sizes, clamped; a storm arrives as its last
 	In     io.Reader       // what the person types
 	// Out is the terminal, for one writer at a time. A write stuck for the
 	// write timeout closes the connection: a client that stopped reading
@@ -70,6 +69,7 @@ type Session struct {
 
 	ctx     context.Context
 	sess    ssh.Session
+	resize  *resizes
 	obs     Observer
 	refused bool
 }
@@ -159,8 +159,8 @@ func (s *Server) handle(sess ssh.Session) {
 	if conn, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
 		go keepalive(ctx, conn, s.limits.KeepaliveInterval, s.limits.KeepaliveMax, log, s.obs)
 	}
-	resize := make(chan Size, 1)
-	go foldResizes(ctx, winch, resize)
+	resize := &resizes{}
+	go resize.watch(ctx, winch)
 
 	ss := &Session{
 		User:    sess.User(),
@@ -169,7 +169,6 @@ func (s *Server) handle(sess ssh.Session) {
 		Term:    pty.Term,
 		Env:     append(sess.Environ(), "TERM="+pty.Term),
 		Size:    clampSize(pty.Window),
-		Resize:  resize,
 		In:      sess,
 		Out:     out,
 		Closing: s.closing,
@@ -177,6 +176,7 @@ func (s *Server) handle(sess ssh.Session) {
 		KeyMemo: sess.Context().Value(keyMemoKey{}),
 		ctx:     ctx,
 		sess:    sess,
+		resize:  resize,
 		obs:     s.obs,
 	}
 	s.cfg.Handler(ss)
@@ -186,9 +186,34 @@ func (s *Server) handle(sess ssh.Session) {
 	_ = sess.Exit(0)
 }
 
-// foldResizes passes window sizes on, clamped, keeping only the latest
-// when the reader has not taken the one before. It ends with ctx.
-func foldResizes(ctx context.Context, in <-chan ssh.Window, out chan Size) {
+// OnResize has f called with each later size of the terminal, clamped,
+// from another goroutine, one call at a time, until the session ends.
+// Sizes that came before it was called are given to f at once, as their
+// latest. It is for one f.
+func (s *Session) OnResize(f func(Size)) { s.resize.set(f) }
+
+// resizes passes a session's window sizes on. One goroutine a session
+// reads them from the library and calls the Handler's function itself:
+// a storm of window changes costs the Handler only what its function
+// does (tui folds them into the latest).
+type resizes struct {
+	mu   sync.Mutex // held while f is called: calls do not overlap
+	f    func(Size)
+	held *Size // the latest size, until f is set
+}
+
+func (r *resizes) set(f func(Size)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.f = f
+	if r.held != nil {
+		f(*r.held)
+		r.held = nil
+	}
+}
+
+// watch reads the library's sizes until ctx ends or they do.
+func (r *resizes) watch(ctx context.Context, in <-chan ssh.Window) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -198,11 +223,13 @@ func foldResizes(ctx context.Context, in <-chan ssh.Window, out chan Size) {
 				return
 			}
 			sz := clampSize(w)
-			select {
-			case <-out: // superseded
-			default:
+			r.mu.Lock()
+			if r.f != nil {
+				r.f(sz)
+			} else {
+				r.held = &sz
 			}
-			out <- sz // the only sender, and the buffer is empty
+			r.mu.Unlock()
 		}
 	}
 }

@@ -32,13 +32,15 @@ type Options struct {
 	// Name is the name the person asked for; the join screen offers
 	// another if it cannot be theirs.
 	Name string
-	// The terminal: what is typed, where the screen goes, its size and
-	// later sizes, and its environment (TERM, COLORTERM) for colours.
-	In     io.Reader
-	Out    io.Writer
-	Size   Size
-	Resize <-chan Size
-	Env    []string
+	// The terminal: what is typed, where the screen goes, its size, and
+	// its environment (TERM, COLORTERM) for colours.
+	In   io.Reader
+	Out  io.Writer
+	Size Size
+	Env  []string
+	// Resize, if set, is called once, with the function to call with each
+	// later size (sshd.Session.OnResize).
+	Resize func(func(Size))
 	// Stop, if set, ends the session from outside it.
 	Stop   *Stopper
 	Log    *slog.Logger
@@ -159,10 +161,7 @@ func Run(ctx context.Context, o Options) reason.Reason {
 		readInput(ctx, o.In, pm, consumed)
 	}()
 	if o.Resize != nil {
-		go func() {
-			defer recoverSession(o.Log, cancel)
-			forwardResizes(ctx, o.Resize, pm)
-		}()
+		o.Resize(pm.resize)
 	}
 	pumpDone := make(chan struct{})
 	go func() {
@@ -212,18 +211,26 @@ func readInput(ctx context.Context, r io.Reader, pm *pump, consumed <-chan struc
 	}
 }
 
-// forwardResizes posts the terminal's new sizes to the pump.
-func forwardResizes(ctx context.Context, resize <-chan Size, pm *pump) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case sz, ok := <-resize:
-			if !ok {
-				return
-			}
-			pm.post(func() { pm.p.Send(resizeMsg(sz)) })
-		}
+// resize takes the terminal's new size. A storm of them is one message to
+// the program, with the latest: they are folded here until the pump runs.
+func (pm *pump) resize(sz Size) {
+	pm.mu.Lock()
+	folded := pm.size != nil
+	pm.size = &sz
+	pm.mu.Unlock()
+	if !folded {
+		pm.post(pm.resized)
+	}
+}
+
+// resized sends the program the latest size.
+func (pm *pump) resized() {
+	pm.mu.Lock()
+	sz := pm.size
+	pm.size = nil
+	pm.mu.Unlock()
+	if sz != nil {
+		pm.p.Send(resizeMsg(*sz))
 	}
 }
 
@@ -306,6 +313,7 @@ type pump struct {
 	via    room.Member
 	own    chan struct{}
 	todo   []func() // posted, being run; reused
+	size   *Size    // the latest size, not yet sent to the program
 
 	// Who came and went: the snapshot last drawn, and a timer that draws
 	// what gathered newsEvery after the member first had news.
