@@ -46,13 +46,13 @@ func clampSize(w ssh.Window) Size {
 // sent is as it was sent: clean it before showing or logging it (Log is
 // already clean).
 type Session struct {
-	User   string          // the SSH user name
-	Key    gossh.PublicKey // the key the client proved it holds; nil for a guest
-	Addr   net.Addr        // the client's address
-	Term   string          // TERM
-	Env    []string        // the environment the client sent, and TERM
-	Size   Size            // the terminal's size, clamped
-	In     io.Reader       // what the person types
+	User string          // the SSH user name
+	Key  gossh.PublicKey // the key the client proved it holds; nil for a guest
+	Addr net.Addr        // the client's address
+	Term string          // TERM
+	Env  []string        // the environment the client sent, and TERM
+	Size Size            // the terminal's size, clamped
+	In   io.Reader       // what the person types
 	// Out is the terminal, for one writer at a time. A write stuck for the
 	// write timeout closes the connection: a client that stopped reading
 	// cannot hold its session.
