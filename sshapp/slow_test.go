@@ -106,7 +106,11 @@ func TestADeadPeerIsFoundByKeepalivesAndItsNameFreed(t *testing.T) {
 	testkit.WaitText(t, bob, "→ alice joined")
 	px.freeze()
 	testkit.WaitText(t, bob, "← alice left")
-	testkit.Join(t, ts.Addr, "alice") // the name is free again
+	alice = testkit.Join(t, ts.Addr, "alice") // the name is free again
+	// Bob answered every question meanwhile (three intervals and more),
+	// and is still here.
+	testkit.Say(t, bob, "still here")
+	testkit.WaitText(t, alice, "bob: still here")
 }
 
 // orderCheck reads a client's raw output and checks that tokens m0001,

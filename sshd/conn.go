@@ -328,40 +328,68 @@ func isClosed(c <-chan struct{}) bool {
 
 // keepalive asks the client for a sign of life every interval; after max
 // intervals without an answer the connection is closed, which frees its
-// name. It ends with ctx.
+// name. It stops when ctx ends. It runs on a timer, not a goroutine of its
+// own: a goroutine lives only while a question waits for its answer.
 func keepalive(ctx context.Context, conn gossh.Conn, interval time.Duration, max int, log *slog.Logger, obs Observer) {
-	defer recoverConn(log, func() { _ = conn.Close() })
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	answered := make(chan struct{}, 1)
-	waiting, missed := false, 0
-	for {
-		select {
-		case <-ctx.Done():
+	k := &keepaliveState{conn: conn, interval: interval, max: max, log: log, obs: obs}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.t = time.AfterFunc(interval, k.due)
+	context.AfterFunc(ctx, k.stop)
+}
+
+type keepaliveState struct {
+	conn     gossh.Conn
+	interval time.Duration
+	max      int
+	log      *slog.Logger
+	obs      Observer
+
+	mu      sync.Mutex
+	t       *time.Timer
+	stopped bool
+	waiting bool // a question is out, not yet answered
+	missed  int  // intervals that ended with it unanswered
+}
+
+func (k *keepaliveState) stop() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.stopped = true
+	k.t.Stop()
+}
+
+// due ends an interval: it counts a question left unanswered, or asks one.
+func (k *keepaliveState) due() {
+	defer recoverConn(k.log, func() { _ = k.conn.Close() })
+	k.mu.Lock()
+	if k.stopped {
+		k.mu.Unlock()
+		return
+	}
+	if k.waiting {
+		k.missed++
+		if k.missed >= k.max {
+			k.stopped = true
+			k.mu.Unlock()
+			k.log.Info("closed", "why", reason.Keepalive, "missed", k.missed)
+			k.obs.Closed(reason.Keepalive)
+			_ = k.conn.Close()
 			return
-		case <-answered:
-			waiting, missed = false, 0
-		case <-t.C:
-			if waiting {
-				if missed++; missed >= max {
-					log.Info("closed", "why", reason.Keepalive, "missed", missed)
-					obs.Closed(reason.Keepalive)
-					_ = conn.Close()
-					return
-				}
-				continue
-			}
-			waiting = true
-			go func() {
-				// Any answer, even a refusal, shows the client is there.
-				if _, _, err := conn.SendRequest("keepalive@openssh.com", true, nil); err == nil {
-					select {
-					case answered <- struct{}{}:
-					default:
-					}
-				}
-			}()
 		}
+		k.t.Reset(k.interval)
+		k.mu.Unlock()
+		return
+	}
+	k.waiting = true
+	k.t.Reset(k.interval)
+	k.mu.Unlock()
+	// Any answer, even a refusal, shows the client is there. This waits
+	// for it, in the timer's goroutine, which ends with it.
+	if _, _, err := k.conn.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+		k.mu.Lock()
+		k.waiting, k.missed = false, 0
+		k.mu.Unlock()
 	}
 }
 

@@ -157,7 +157,7 @@ func (s *Server) handle(sess ssh.Session) {
 	})
 	defer s.stalls.unwatch(out)
 	if conn, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
-		go keepalive(ctx, conn, s.limits.KeepaliveInterval, s.limits.KeepaliveMax, log, s.obs)
+		keepalive(ctx, conn, s.limits.KeepaliveInterval, s.limits.KeepaliveMax, log, s.obs)
 	}
 	resize := &resizes{}
 	go resize.watch(ctx, winch)
