@@ -323,8 +323,10 @@ type pump struct {
 	seen      *room.Presence
 	news      *time.Timer
 	gathering bool
-	crowdGap  time.Duration // gathers for this long, at least, while a crowd comes or goes
-	evbuf     []*room.Event // taken events, reused from batch to batch
+	crowdGap  time.Duration  // gathers for this long, at least, while a crowd comes or goes
+	gathered  time.Time      // when this gathering began
+	checked   *room.Presence // who was online at the last check while holding news
+	evbuf     []*room.Event  // taken events, reused from batch to batch
 }
 
 // joinedMsg tells the pump whom to follow: the member, and who was online
@@ -444,12 +446,41 @@ func (pm *pump) escDue() {
 	pm.deliver(msgs, pm.now())
 }
 
-// newsDue draws the news gathered.
+// newsDue draws the news gathered, or holds it while a crowd still comes
+// or goes (holdNews).
 func (pm *pump) newsDue() {
+	if !pm.out && pm.crowdGap > 0 {
+		on := pm.room.Online()
+		changed := on != pm.checked
+		pm.checked = on
+		if holdNews(changed, pm.now().Sub(pm.gathered)) {
+			pm.news.Reset(holdCheck)
+			return
+		}
+	}
 	pm.gathering = false
 	if !pm.out {
 		pm.sendNews()
 	}
+}
+
+// While a crowd comes or goes, a session holds its news until the room has
+// been quiet for holdCheck, or for maxHold in all: a reconnect storm of
+// 5,000 lasts 15 s, and each session drawing every 2 s throughout was a
+// tenth of the server's time while it lasted (each draw is a write to
+// every session, and the storm is as long as the room is big). The people
+// on the top bar are at most maxHold old, and the news of the storm is
+// drawn between one and two holdCheck after it ends.
+const (
+	holdCheck = time.Second
+	maxHold   = 10 * time.Second
+)
+
+// holdNews reports whether a session in a crowd holds its news a while
+// longer: the room changed since the last check, and it has not held it
+// for maxHold.
+func holdNews(changed bool, held time.Duration) bool {
+	return changed && held < maxHold
 }
 
 // stopDue tells the program of the Stopper's stop, once.
@@ -473,6 +504,10 @@ func (pm *pump) ready() (out bool) {
 		// Someone came or went: gather for a moment, so that a crowd
 		// arriving is one line and a few wake-ups.
 		pm.gathering = true
+		pm.gathered = pm.now()
+		if pm.crowdGap > 0 {
+			pm.checked = pm.room.Online() // a crowd: has it passed by the time this gathering ends?
+		}
 		pm.news.Reset(max(newsEvery(pm.seen.Len()), pm.crowdGap))
 	}
 	return false
@@ -510,12 +545,10 @@ func newsEvery(online int) time.Duration {
 
 // A crowd is this many people coming and going in one gathering: while
 // one arrives (a reconnect storm), each session gathers for twice as long
-// as the last time, up to maxNewsEvery, and back to newsEvery once it has
-// passed. Each draw of news is a write to every session: a storm of 1,000
-// people drew eight times in each early arrival's first three seconds.
-// The most is 2 s rather than 3 s: after a storm of 5,000 the last news
-// is drawn within it, so the server is quiet again sooner (one round:
-// 14.4 s rather than 15.8 s; these rounds vary by more than that).
+// as the last time, up to maxNewsEvery, then holds it while the crowd
+// lasts (holdNews), and is back to newsEvery once it has passed. Each draw
+// of news is a write to every session: a storm of 1,000 people drew eight
+// times in each early arrival's first three seconds.
 const (
 	crowd        = 20
 	maxNewsEvery = 2 * time.Second

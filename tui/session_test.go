@@ -1,9 +1,13 @@
 package tui
 
 import (
+	"bytes"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"chatroom/room"
 )
 
 // A big room gathers news for longer, so that a crowd arriving costs each
@@ -38,5 +42,71 @@ func TestACrowdIsGatheredForLonger(t *testing.T) {
 	}
 	if got := crowdGap(0, 1000, 20); got != 2*time.Second {
 		t.Errorf("a crowd in a room of 1,000 gathered for %v, want 2s", got)
+	}
+}
+
+// In a crowd, a session holds its news while the room keeps changing, up
+// to maxHold, and draws it at the first check that finds the room quiet.
+func TestACrowdsNewsIsHeldWhileItLasts(t *testing.T) {
+	r := room.New(room.Options{})
+	var out bytes.Buffer
+	m := testModel(r, &out, 80, 24)
+	m.start("viewer")
+	m.Update(resizeMsg{80, 24})
+	clock := time.Unix(1e6, 0)
+	pm := &pump{m: m, room: r, member: m.member, now: func() time.Time { return clock }}
+	pm.news = time.AfterFunc(time.Hour, func() {})
+	defer pm.news.Stop()
+	pm.seen = r.Online()
+	join := func(n int) {
+		for range n {
+			if _, err := r.Join(fmt.Sprintf("p%d", r.Online().Len()), ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	drawn := func() int { return m.online.Len() }
+
+	join(crowd) // a crowd: drawn at the room's pace
+	pm.ready()
+	pm.newsDue()
+	if drawn() != crowd+1 || pm.crowdGap == 0 {
+		t.Fatalf("the first crowd: %d drawn online, gap %v", drawn(), pm.crowdGap)
+	}
+	join(1) // more come: gathered, then held while they keep coming
+	pm.ready()
+	for i := range 3 {
+		clock = clock.Add(holdCheck)
+		join(1)
+		pm.newsDue()
+		if !pm.gathering || drawn() != crowd+1 {
+			t.Fatalf("check %d while the crowd comes: gathering %v, %d drawn online", i, pm.gathering, drawn())
+		}
+	}
+	clock = clock.Add(holdCheck)
+	pm.newsDue() // quiet since the last check
+	if pm.gathering || drawn() != crowd+5 {
+		t.Fatalf("once quiet: gathering %v, %d drawn online, want %d", pm.gathering, drawn(), crowd+5)
+	}
+
+	join(crowd) // a crowd that never stops is drawn after maxHold all the same
+	pm.ready()
+	pm.newsDue()
+	join(1)
+	pm.ready()
+	before, start := drawn(), clock
+	for clock.Sub(start) < maxHold-holdCheck {
+		clock = clock.Add(holdCheck)
+		join(1)
+		pm.newsDue()
+		if drawn() != before {
+			t.Fatalf("after %v of a crowd: drawn", clock.Sub(start))
+		}
+	}
+	clock = clock.Add(holdCheck)
+	join(1)
+	pm.newsDue()
+	if drawn() != r.Online().Len() {
+		t.Fatalf("after %v of a crowd: %d drawn online, %d online", maxHold, drawn(), r.Online().Len())
 	}
 }
