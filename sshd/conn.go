@@ -3,6 +3,7 @@ package sshd
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"io"
 	"log/slog"
 	"net"
@@ -37,16 +38,12 @@ type connState struct {
 	// (our output has no bare \n).
 	channel atomic.Pointer[gossh.Channel]
 	once    sync.Once
-	// ptyRead is closed once the handler has read the terminal from the
-	// library: until then window changes wait in filterRequests, because
-	// charm.land/ssh writes the size it returns from Pty() on a window
-	// change without a lock (a data race the race detector found).
-	ptyRead     chan struct{}
-	ptyReadOnce sync.Once
+	// resize takes the session's window changes from filterRequests: the
+	// library never sees them (it would write the size Pty() returned
+	// without a lock, a data race the race detector found, and pass them
+	// on through a goroutine of its own and one of ours).
+	resize resizes
 }
-
-// ptyTaken opens the gate for window changes.
-func (st *connState) ptyTaken() { st.ptyReadOnce.Do(func() { close(st.ptyRead) }) }
 
 type connStateKey struct{}
 
@@ -113,7 +110,7 @@ func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 	if tc := tcpConn(conn); tc != nil {
 		_ = tc.SetWriteBuffer(s.limits.SendBuffer)
 	}
-	st := &connState{ticket: t, raw: conn, accepted: time.Now(), ptyRead: make(chan struct{})}
+	st := &connState{ticket: t, raw: conn, accepted: time.Now()}
 	// A socket that says nothing costs little, but it holds a place among
 	// the handshakes: it must speak first, and soon.
 	st.version = time.AfterFunc(s.limits.VersionTimeout, func() {
@@ -224,8 +221,8 @@ func (s *Server) session(srv *ssh.Server, conn *gossh.ServerConn, ch gossh.NewCh
 }
 
 // filteredChannel screens a session's requests: agent forwarding is
-// refused, the environment is bounded, and a storm of window changes is
-// folded into the latest one.
+// refused, the environment is bounded, and window changes go to the
+// connection's resizes rather than to the library.
 type filteredChannel struct {
 	gossh.NewChannel
 	s      *Server
@@ -242,13 +239,13 @@ func (c *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error)
 		c.st.channel.Store(&ch)
 	}
 	out := make(chan *gossh.Request)
+	var rs *resizes
+	if c.st != nil {
+		rs = &c.st.resize
+	}
 	go func() {
 		defer recoverConn(c.s.log.With("remote", c.remote), func() { _ = ch.Close() })
-		gate := closedGate
-		if c.st != nil {
-			gate = c.st.ptyRead
-		}
-		filterRequests(in, out, c.s.limits, gate)
+		filterRequests(in, out, c.s.limits, rs)
 	}()
 	return ch, out, nil
 }
@@ -256,18 +253,14 @@ func (c *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error)
 // maxQueuedRequests bounds requests waiting for the session to take them.
 const maxQueuedRequests = 64
 
-// closedGate lets window changes through at once.
-var closedGate = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
-
-// filterRequests passes requests on. Until gate is closed, window changes
-// are held back (the latest of them), and the others pass.
-func filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Request, lim Limits, gate <-chan struct{}) {
+// filterRequests passes requests on, but for window changes, which go to
+// rs once the terminal was asked for (nil rs: on to the library too).
+func filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Request, lim Limits, rs *resizes) {
 	defer close(out)
 	var queue []*gossh.Request
-	var held *gossh.Request // a window change waiting for the gate
-	envs := 0
+	envs, pty := 0, false
 	refuse := func(r *gossh.Request) {
-		if r != nil && r.WantReply {
+		if r.WantReply {
 			_ = r.Reply(false, nil)
 		}
 	}
@@ -277,14 +270,9 @@ func filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Request, lim Lim
 		if len(queue) > 0 {
 			send, next = out, queue[0]
 		}
-		var wait <-chan struct{}
-		if held != nil {
-			wait = gate
-		}
 		select {
 		case r, ok := <-in:
 			if !ok {
-				refuse(held)
 				for _, r := range queue {
 					refuse(r)
 				}
@@ -295,35 +283,39 @@ func filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Request, lim Lim
 				refuse(r)
 			case r.Type == "env" && (envs >= lim.MaxEnv || len(r.Payload) > lim.MaxEnvBytes):
 				refuse(r)
-			case r.Type == "window-change" && !isClosed(gate):
-				refuse(held) // superseded; clients do not ask for a reply
-				held = r
-			case r.Type == "window-change" && len(queue) > 0 && queue[len(queue)-1].Type == "window-change":
-				refuse(queue[len(queue)-1])
-				queue[len(queue)-1] = r
+			case r.Type == "window-change" && rs != nil:
+				w, ok := parseWindowChange(r.Payload)
+				ok = ok && pty
+				if r.WantReply {
+					_ = r.Reply(ok, nil)
+				}
+				if ok {
+					rs.push(clampSize(w))
+				}
 			case len(queue) >= maxQueuedRequests:
 				refuse(r)
 			default:
-				if r.Type == "env" {
+				switch r.Type {
+				case "env":
 					envs++
+				case "pty-req":
+					pty = true
 				}
 				queue = append(queue, r)
 			}
 		case send <- next:
 			queue = queue[1:]
-		case <-wait:
-			queue, held = append(queue, held), nil
 		}
 	}
 }
 
-func isClosed(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
+// parseWindowChange reads a window-change request's columns and rows
+// (RFC 4254, 6.7).
+func parseWindowChange(p []byte) (ssh.Window, bool) {
+	if len(p) < 16 {
+		return ssh.Window{}, false
 	}
+	return ssh.Window{Width: int(binary.BigEndian.Uint32(p)), Height: int(binary.BigEndian.Uint32(p[4:]))}, true
 }
 
 // keepalive asks the client for a sign of life every interval; after max

@@ -106,9 +106,6 @@ func (s *Server) handle(sess ssh.Session) {
 	}
 
 	pty, winch, ok := sess.Pty()
-	if st := stateOf(sess.Context()); st != nil {
-		st.ptyTaken()
-	}
 	switch {
 	case sess.RawCommand() != "":
 		refuse(reason.Exec)
@@ -159,8 +156,13 @@ func (s *Server) handle(sess ssh.Session) {
 	if conn, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
 		keepalive(ctx, conn, s.limits.KeepaliveInterval, s.limits.KeepaliveMax, log, s.obs)
 	}
-	resize := &resizes{}
-	go resize.watch(ctx, winch)
+	var resize *resizes
+	if st != nil {
+		resize = &st.resize // filterRequests gives it the window changes
+	} else {
+		resize = &resizes{}
+		go resize.watch(ctx, winch)
+	}
 
 	ss := &Session{
 		User:    sess.User(),
@@ -192,10 +194,10 @@ func (s *Server) handle(sess ssh.Session) {
 // latest. It is for one f.
 func (s *Session) OnResize(f func(Size)) { s.resize.set(f) }
 
-// resizes passes a session's window sizes on. One goroutine a session
-// reads them from the library and calls the Handler's function itself:
-// a storm of window changes costs the Handler only what its function
-// does (tui folds them into the latest).
+// resizes passes a session's window sizes on to the Handler's function,
+// from filterRequests, which reads them: a storm of window changes costs
+// the Handler only what its function does (tui folds them into the
+// latest).
 type resizes struct {
 	mu   sync.Mutex // held while f is called: calls do not overlap
 	f    func(Size)
@@ -212,7 +214,19 @@ func (r *resizes) set(f func(Size)) {
 	}
 }
 
-// watch reads the library's sizes until ctx ends or they do.
+// push passes sz on, or holds it until f is set.
+func (r *resizes) push(sz Size) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.f != nil {
+		r.f(sz)
+	} else {
+		r.held = &sz
+	}
+}
+
+// watch reads the library's sizes until ctx ends or they do (when the
+// connection has no connState, and filterRequests passes them on).
 func (r *resizes) watch(ctx context.Context, in <-chan ssh.Window) {
 	for {
 		select {
@@ -222,14 +236,7 @@ func (r *resizes) watch(ctx context.Context, in <-chan ssh.Window) {
 			if !ok {
 				return
 			}
-			sz := clampSize(w)
-			r.mu.Lock()
-			if r.f != nil {
-				r.f(sz)
-			} else {
-				r.held = &sz
-			}
-			r.mu.Unlock()
+			r.push(clampSize(w))
 		}
 	}
 }
