@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Who is online is not news sent to every member: with N people that is N
@@ -22,8 +23,17 @@ const journalLen = 256
 // it is shared by every session that draws it.
 type Presence struct {
 	list
-	seq           uint64 // changes so far
-	joins, leaves int    // of which joins and leaves
+	seq           uint64    // changes so far
+	joins, leaves int       // of which joins and leaves
+	at            time.Time // of the last change
+}
+
+// Changed is when who is online last changed (zero if nobody ever came).
+func (p *Presence) Changed() time.Time {
+	if p == nil {
+		return time.Time{}
+	}
+	return p.at
 }
 
 // Len is the number of people online.
@@ -167,6 +177,8 @@ type change struct {
 
 // presence is the room's list and journal. Guarded by Room.mu.
 type presence struct {
+	now           func() time.Time
+	at            time.Time // of the last change
 	names         list
 	seq           uint64 // changes so far
 	joins, leaves int
@@ -175,7 +187,9 @@ type presence struct {
 	next          chan struct{}
 }
 
-func newPresence() *presence { return &presence{next: make(chan struct{})} }
+func newPresence(now func() time.Time) *presence {
+	return &presence{now: now, next: make(chan struct{})}
+}
 
 func (p *presence) add(name string) {
 	if p.names.has(name) {
@@ -197,6 +211,7 @@ func (p *presence) remove(name string, told bool) {
 func (p *presence) changed(c change) {
 	p.seq++
 	c.seq = p.seq
+	p.at = p.now()
 	switch {
 	case c.join:
 		p.joins++
@@ -214,7 +229,7 @@ func (p *presence) changed(c change) {
 // it shares the list's chunks, which no change alters.
 func (p *presence) online() *Presence {
 	if p.snapshot == nil {
-		p.snapshot = &Presence{list: p.names, seq: p.seq, joins: p.joins, leaves: p.leaves}
+		p.snapshot = &Presence{list: p.names, seq: p.seq, joins: p.joins, leaves: p.leaves, at: p.at}
 	}
 	return p.snapshot
 }

@@ -5,13 +5,14 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // The chunked list stays sorted through any order of joins and leaves,
 // and a snapshot taken at any point stays as it was.
 func TestPresenceListKeepsOrderAndSnapshots(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	var p presence
+	p := newPresence(time.Now)
 	var want []string // sorted, as compareNames orders
 	type snap struct {
 		at    *Presence
@@ -75,7 +76,7 @@ func TestPresenceListKeepsOrderAndSnapshots(t *testing.T) {
 func BenchmarkJoinAndSnapshot(b *testing.B) {
 	for _, n := range []int{1000, 5000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			var p presence
+			p := newPresence(time.Now)
 			for i := range n {
 				p.add(fmt.Sprintf("m%05d", i))
 			}

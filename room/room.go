@@ -177,7 +177,7 @@ func New(opts Options) *Room {
 	return &Room{
 		opts:     opts,
 		members:  make(map[string]*member),
-		people:   newPresence(),
+		people:   newPresence(opts.Now),
 		invites:  make(map[InviteID]*invite),
 		declined: make(map[[2]string]time.Time),
 		nextID:   opts.FirstID,
@@ -438,7 +438,7 @@ func (r *Room) Close(reason string) {
 			r.opts.Gone(name)
 		}
 	}
-	r.people = newPresence()
+	r.people = newPresence(r.opts.Now)
 }
 
 // canSend checks that m is in the room and within its message rate.

@@ -323,10 +323,9 @@ type pump struct {
 	seen      *room.Presence
 	news      *time.Timer
 	gathering bool
-	crowdGap  time.Duration  // gathers for this long, at least, while a crowd comes or goes
-	gathered  time.Time      // when this gathering began
-	checked   *room.Presence // who was online at the last check while holding news
-	evbuf     []*room.Event  // taken events, reused from batch to batch
+	crowdGap  time.Duration // gathers for this long, at least, while a crowd comes or goes
+	gathered  time.Time     // when this gathering began
+	evbuf     []*room.Event // taken events, reused from batch to batch
 }
 
 // joinedMsg tells the pump whom to follow: the member, and who was online
@@ -450,10 +449,8 @@ func (pm *pump) escDue() {
 // or goes (holdNews).
 func (pm *pump) newsDue() {
 	if !pm.out && pm.crowdGap > 0 {
-		on := pm.room.Online()
-		changed := on != pm.checked
-		pm.checked = on
-		if holdNews(changed, pm.now().Sub(pm.gathered)) {
+		now := pm.now()
+		if holdNews(now.Sub(pm.room.Online().Changed()), now.Sub(pm.gathered)) {
 			pm.news.Reset(holdCheck)
 			return
 		}
@@ -464,23 +461,25 @@ func (pm *pump) newsDue() {
 	}
 }
 
-// While a crowd comes or goes, a session holds its news until the room has
-// been quiet for holdCheck, or for maxHold in all: a reconnect storm of
-// 5,000 lasts 15 s, and each session drawing every 2 s throughout was a
-// tenth of the server's time while it lasted (each draw is a write to
-// every session, and the storm is as long as the room is big). The people
-// on the top bar are at most maxHold old, and the news of the storm is
-// drawn between one and two holdCheck after it ends.
+// While a crowd comes or goes, a session holds its news, looking every
+// holdCheck, until the room has been quiet for holdQuiet, or for maxHold
+// in all: a reconnect storm of 5,000 lasts 15 s, and each session drawing
+// every 2 s throughout was a tenth of the server's time while it lasted
+// (each draw is a write to every session, and the storm is as long as
+// the room is big). The people on the top bar are at most maxHold old,
+// and the news of the storm is drawn within holdCheck+holdQuiet of its
+// end.
 const (
 	holdCheck = time.Second
+	holdQuiet = 250 * time.Millisecond
 	maxHold   = 10 * time.Second
 )
 
 // holdNews reports whether a session in a crowd holds its news a while
-// longer: the room changed since the last check, and it has not held it
-// for maxHold.
-func holdNews(changed bool, held time.Duration) bool {
-	return changed && held < maxHold
+// longer: the room changed less than holdQuiet ago, and the session has
+// not held it for maxHold.
+func holdNews(quiet, held time.Duration) bool {
+	return quiet < holdQuiet && held < maxHold
 }
 
 // stopDue tells the program of the Stopper's stop, once.
@@ -505,9 +504,6 @@ func (pm *pump) ready() (out bool) {
 		// arriving is one line and a few wake-ups.
 		pm.gathering = true
 		pm.gathered = pm.now()
-		if pm.crowdGap > 0 {
-			pm.checked = pm.room.Online() // a crowd: has it passed by the time this gathering ends?
-		}
 		pm.news.Reset(max(newsEvery(pm.seen.Len()), pm.crowdGap))
 	}
 	return false

@@ -46,14 +46,15 @@ func TestACrowdIsGatheredForLonger(t *testing.T) {
 }
 
 // In a crowd, a session holds its news while the room keeps changing, up
-// to maxHold, and draws it at the first check that finds the room quiet.
+// to maxHold, and draws it at the first check that finds the room quiet
+// for holdQuiet.
 func TestACrowdsNewsIsHeldWhileItLasts(t *testing.T) {
-	r := room.New(room.Options{})
+	clock := time.Unix(1e6, 0)
+	r := room.New(room.Options{Now: func() time.Time { return clock }})
 	var out bytes.Buffer
 	m := testModel(r, &out, 80, 24)
 	m.start("viewer")
 	m.Update(resizeMsg{80, 24})
-	clock := time.Unix(1e6, 0)
 	pm := &pump{m: m, room: r, member: m.member, now: func() time.Time { return clock }}
 	pm.news = time.AfterFunc(time.Hour, func() {})
 	defer pm.news.Stop()
@@ -83,8 +84,13 @@ func TestACrowdsNewsIsHeldWhileItLasts(t *testing.T) {
 			t.Fatalf("check %d while the crowd comes: gathering %v, %d drawn online", i, pm.gathering, drawn())
 		}
 	}
-	clock = clock.Add(holdCheck)
-	pm.newsDue() // quiet since the last check
+	clock = clock.Add(holdQuiet - time.Millisecond)
+	pm.newsDue() // the last came a moment ago
+	if !pm.gathering || drawn() != crowd+1 {
+		t.Fatalf("a moment after the last came: gathering %v, %d drawn online", pm.gathering, drawn())
+	}
+	clock = clock.Add(holdQuiet)
+	pm.newsDue() // quiet for holdQuiet
 	if pm.gathering || drawn() != crowd+5 {
 		t.Fatalf("once quiet: gathering %v, %d drawn online, want %d", pm.gathering, drawn(), crowd+5)
 	}
