@@ -623,6 +623,20 @@ func (n *Node) watch(w jetstream.KeyWatcher, ready chan struct{}) {
 			}
 		default:
 			n.forget(name)
+			n.mu.Lock()
+			_, mine := n.mine[name]
+			n.mu.Unlock()
+			if mine {
+				// Another node released the name of someone still here:
+				// it thought this node gone (cut off a moment ago, its
+				// heartbeats not heard yet), perhaps after this node
+				// reclaimed its names. Put it back.
+				n.done.Add(1)
+				go func() {
+					defer n.done.Done()
+					n.reclaimOne(name)
+				}()
+			}
 		}
 	}
 }
@@ -771,21 +785,37 @@ func (n *Node) reclaim() {
 	}
 	n.mu.Unlock()
 	for name := range held {
-		ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
-		kv, err := n.online.Get(ctx, nameKey(name))
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			id, _ := n.room.IDOf(name)
-			val, _ := json.Marshal(entry{ID: id, Node: n.id, NodeName: n.cfg.Name})
-			if rev, err := n.online.Create(ctx, nameKey(name), val); err == nil {
-				n.hold(name, rev)
-			}
-		} else if err == nil {
-			var e entry
-			if json.Unmarshal(kv.Value(), &e) == nil && e.Node != n.id {
-				n.room.AddRemote(name, e.ID, e.Node)
-			}
+		n.reclaimOne(name)
+	}
+}
+
+// reclaimOne puts name, one of this node's members, back in the online
+// bucket if it is not there. If they left meanwhile, the claim is let go.
+func (n *Node) reclaimOne(name string) {
+	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
+	defer cancel()
+	kv, err := n.online.Get(ctx, nameKey(name))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		id, _ := n.room.IDOf(name)
+		val, _ := json.Marshal(entry{ID: id, Node: n.id, NodeName: n.cfg.Name})
+		rev, err := n.online.Create(ctx, nameKey(name), val)
+		if err != nil {
+			return
 		}
-		cancel()
+		n.mu.Lock()
+		_, still := n.mine[name]
+		if still {
+			n.mine[name] = rev
+		}
+		n.mu.Unlock()
+		if !still {
+			_ = n.online.Delete(ctx, nameKey(name), jetstream.LastRevision(rev))
+		}
+	} else if err == nil {
+		var e entry
+		if json.Unmarshal(kv.Value(), &e) == nil && e.Node != n.id {
+			n.room.AddRemote(name, e.ID, e.Node)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // natsServer runs a NATS server with JetStream in the test.
@@ -238,6 +240,36 @@ func TestASilentNodesPeopleLeaveAndTheirNamesAreFree(t *testing.T) {
 		t.Fatalf("a still lists %v", online(a))
 	}
 	join(t, a, "bob", "SHA256:someone-else")
+}
+
+// A node that was cut off for a moment may be swept by another after it
+// claimed its names again (its heartbeats not heard yet): the name of
+// someone still there goes back in the bucket, and everyone lists them.
+func TestANameSweptWhileItsMemberStaysIsPutBack(t *testing.T) {
+	url := natsServer(t, t.TempDir(), 0).ClientURL()
+	a, b := node(t, url, "a"), node(t, url, "b")
+	join(t, a, "alice", "SHA256:alice")
+	join(t, b, "bob", "SHA256:bob")
+	if !testkit.Eventually(listsExactly(b, "alice", "bob")) {
+		t.Fatalf("b lists %v", online(b))
+	}
+	kv, err := b.online.Get(context.Background(), nameKey("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What b's sweep does to the names of a node it thinks gone.
+	if err := b.online.Delete(context.Background(), nameKey("alice"), jetstream.LastRevision(kv.Revision())); err != nil {
+		t.Fatal(err)
+	}
+	if !testkit.Eventually(func() bool {
+		e, err := b.online.Get(context.Background(), nameKey("alice"))
+		return err == nil && e.Revision() > kv.Revision()
+	}) {
+		t.Fatal("alice's name was not put back")
+	}
+	if !testkit.Eventually(listsExactly(b, "alice", "bob")) {
+		t.Fatalf("b lists %v", online(b))
+	}
 }
 
 func TestLosingNATSIsToldAndRecovered(t *testing.T) {
