@@ -93,15 +93,16 @@ func (l *list) has(name string) bool {
 	return found
 }
 
-func (l *list) insert(name string) {
+// insert adds name, reporting whether it was not there yet.
+func (l *list) insert(name string) bool {
 	if len(l.chunks) == 0 {
 		l.chunks, l.n = [][]string{{name}}, 1
 		l.index()
-		return
+		return true
 	}
 	k, i, found := l.find(name)
 	if found {
-		return
+		return false
 	}
 	c := l.chunks[k]
 	next := slices.Concat(c[:i:i], []string{name}, c[i:])
@@ -112,8 +113,10 @@ func (l *list) insert(name string) {
 	}
 	l.replace(k, 1, repl)
 	l.n++
+	return true
 }
 
+// remove takes name out, reporting whether it was there.
 func (l *list) remove(name string) bool {
 	k, i, found := l.find(name)
 	if !found {
@@ -192,11 +195,9 @@ func newPresence(now func() time.Time) *presence {
 }
 
 func (p *presence) add(name string) {
-	if p.names.has(name) {
-		return
+	if p.names.insert(name) {
+		p.changed(change{name: name, join: true})
 	}
-	p.names.insert(name)
-	p.changed(change{name: name, join: true})
 }
 
 func (p *presence) has(name string) bool { return p.names.has(name) }
