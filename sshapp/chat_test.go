@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"chatroom/internal/termtest"
 	"chatroom/internal/testkit"
@@ -327,6 +328,33 @@ func TestPastingSeveralLinesSendsOneBlock(t *testing.T) {
 	testkit.WaitRow(t, alice, 23, `^main › line one↵line two↵line three$`)
 	testkit.Send(t, alice, testkit.KeyEnter)
 	testkit.WaitText(t, bob, "alice: line one\n      line two\n      line three")
+}
+
+// A crowd that keeps coming (a reconnect storm) is held while it lasts:
+// once it has passed, the people who came are one line, not a line for
+// each quarter second they took.
+func TestACrowdThatKeepsComingIsOneLineOnceItPasses(t *testing.T) {
+	ts := testserver.Start(t, testserver.Options{})
+	viewer := testkit.Join(t, ts.Addr, "viewer", termtest.Options{Width: 100, Height: 30})
+	join := func(name string) {
+		if _, err := ts.Room.Join(name, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 25 { // a crowd, drawn at the room's pace
+		join(fmt.Sprintf("a%02d", i))
+	}
+	testkit.WaitText(t, viewer, "→ 25 people joined: a00, a01, a02 and 22 more")
+	// 30 more, one every 40 ms: for longer than the session gathers news,
+	// never quiet for long.
+	tick := time.NewTicker(40 * time.Millisecond)
+	defer tick.Stop()
+	for i := range 30 {
+		<-tick.C
+		join(fmt.Sprintf("b%02d", i))
+	}
+	testkit.WaitRow(t, viewer, 0, `^ 56 online `)
+	testkit.WaitText(t, viewer, "→ 30 people joined: b00, b01, b02 and 27 more")
 }
 
 // People who come and go within a quarter of a second are one line, not a
