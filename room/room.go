@@ -296,6 +296,7 @@ func (r *Room) Join(name, id string) (Member, error) {
 		chats:   make(map[ChatID]*chat),
 		invites: make(map[InviteID]*invite),
 	}
+	m.q.evs = m.q.small[:0]
 	if old := r.members[name]; old != nil {
 		if id == "" || !sameID(old.id, id) {
 			return nil, ErrNameTaken

@@ -187,13 +187,17 @@ func tooSmall(width int) string {
 // moveTo moves the cursor; a column of 0 goes unsaid (it is CUP's
 // default), two bytes fewer on every message.
 func moveTo(b *bytes.Buffer, row, col int) {
-	b.WriteString("\x1b[")
-	b.WriteString(strconv.Itoa(row + 1))
+	b.Write(appendMoveTo(b.AvailableBuffer(), row, col))
+}
+
+func appendMoveTo(b []byte, row, col int) []byte {
+	b = append(b, "\x1b["...)
+	b = strconv.AppendInt(b, int64(row+1), 10)
 	if col > 0 {
-		b.WriteByte(';')
-		b.WriteString(strconv.Itoa(col + 1))
+		b = append(b, ';')
+		b = strconv.AppendInt(b, int64(col+1), 10)
 	}
-	b.WriteByte('H')
+	return append(b, 'H')
 }
 
 // line writes s on row, clearing whatever was there. The row is cleared

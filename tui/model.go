@@ -69,7 +69,8 @@ type model struct {
 	cursorCol int // where the cursor goes on the input line
 	titled    int // the unread count the window title shows, -1 at first
 	name      string
-	tabs      []*tab        // tabs[0] is the main room
+	main      tab           // the main room's tab, here rather than apart: a message reaches it
+	tabs      []*tab        // tabs[0] is &main
 	people    *people       // the people list, while it is open (people.go)
 	invites   []*room.Event // invitations waiting for an answer, oldest first
 	ignores   []Ignored
@@ -223,7 +224,8 @@ func (m *model) join(name string) error {
 	if m.wakePump != nil {
 		m.wakePump()
 	}
-	m.tabs = []*tab{{}}
+	m.main = tab{}
+	m.tabs = []*tab{&m.main}
 	m.active = 0
 	m.input.reset()
 	m.note(m.tabs[0], false, fmt.Sprintf("Welcome, %s. Type a message and press Enter; /help lists commands.", m.name))
@@ -298,10 +300,11 @@ func (m *model) deliver(msg tea.Msg) (ok bool) {
 	if m.phase == phaseDone {
 		return false
 	}
-	if evs, isEvents := msg.(eventsMsg); isEvents && !m.longWay && m.plainMessages(evs) {
-		err := m.drawMessages(evs)
-		m.report(evs)
-		return err == nil
+	if evs, isEvents := msg.(eventsMsg); isEvents && !m.longWay {
+		if drawn, err := m.drawPlain(evs); drawn {
+			m.report(evs)
+			return err == nil
+		}
 	}
 	m.handle(msg)
 	if m.draw() != nil {
@@ -313,50 +316,46 @@ func (m *model) deliver(msg tea.Msg) (ok bool) {
 	return true
 }
 
-// plainMessages reports whether evs are main-room messages that this
-// session draws the plainest way: onto the bottom of the main tab as
-// everyone sees them, on a screen with nothing else to draw. That is
-// nearly every message in a busy room, and handle and draw, which check
-// for everything else, cost a tenth of the server's time for them. Their
-// lines wait in pending for drawMessages.
-func (m *model) plainMessages(evs []*room.Event) bool {
+// drawPlain draws evs the short way if they are main-room messages that
+// this session draws the plainest way, onto the bottom of the main tab as
+// everyone sees them, on a screen with nothing else to draw; it reports
+// whether it did. That is nearly every message in a busy room, and handle
+// and draw, which check for everything else, cost a tenth of the server's
+// time for them. It writes what they would, in one write, and leaves the
+// main tab as they would; when it declines, it has changed nothing.
+func (m *model) drawPlain(evs []*room.Event) (drawn bool, err error) {
+	// dirty is set from the join until the first screen is drawn, so the
+	// frame is empty here: the modes written before it have gone out.
 	if m.phase != phaseChat || m.lineMode || m.active != 0 || m.people != nil || m.dirty != 0 ||
-		len(m.pending) != 0 || m.ring || m.bell == bellAll || m.tabs[0].scroll != 0 || m.hasPanel() {
-		return false
+		len(m.pending) != 0 || m.ring || m.bell == bellAll || m.main.scroll != 0 || m.hasPanel() {
+		return false, nil
 	}
 	l := m.layout()
+	if l.tooSmall {
+		return false, nil
+	}
+	m.frame.Grow(512) // once: the frame keeps its array from write to write
+	b := appendMoveTo(m.frame.AvailableBuffer(), l.streamBottom, 0)
+	rows := 0
 	for _, ev := range evs {
 		if ev.Kind != room.Message || ev.From == m.name || mentions(ev.Text, m.name) || m.ignoring(ev) {
-			m.pending = m.pending[:0]
-			return false
+			return false, nil
 		}
-		m.pending = append(m.pending, sharedLines.get(m.th, ev, l.streamWidth)...)
+		lines := sharedLines.get(m.th, ev, l.streamWidth)
+		if rows += len(lines); rows > l.streamRows() {
+			return false, nil
+		}
+		for _, s := range lines {
+			b = append(b, "\r\n"...)
+			b = append(b, s...)
+		}
 	}
-	if l.tooSmall || len(m.pending) > l.streamRows() {
-		m.pending = m.pending[:0]
-		return false
-	}
-	return true
-}
-
-// drawMessages draws plain messages (plainMessages): what handle and draw
-// would write for them, and the same change to the main tab.
-func (m *model) drawMessages(evs []*room.Event) error {
 	for _, ev := range evs {
-		m.tabs[0].push(item{ev: ev})
+		m.main.push(item{ev: ev})
 	}
-	l := m.layout()
-	b := &m.frame
-	moveTo(b, l.streamBottom, 0)
-	for _, s := range m.pending {
-		b.WriteString("\r\n")
-		b.WriteString(s)
-	}
-	m.pending = m.pending[:0]
-	m.placeCursor(b, l)
-	_, err := m.out.Write(b.Bytes())
-	b.Reset()
-	return err
+	b = appendMoveTo(b, l.inputRow, m.cursorCol)
+	_, err = m.out.Write(b)
+	return true, err
 }
 
 // report tells the metrics how long after it was sent each message

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"chatroom/room"
@@ -158,8 +159,12 @@ func layoutLines(th *theme, at time.Time, width int, text, style string, nameLen
 // lineCache holds the rendered lines of recent room events for each width
 // and theme, so that a message is laid out once and not once per session.
 // It keeps two generations: when the newer fills up the older is dropped,
-// which bounds memory without bookkeeping per entry.
+// which bounds memory without bookkeeping per entry. The few entries
+// rendered last are also kept where they are read without the lock: a
+// message to a thousand sessions is a thousand lookups of the same few
+// keys, from every core at once.
 type lineCache struct {
+	recent   atomic.Pointer[[recentLines]cached]
 	mu       sync.Mutex
 	cur, old map[cacheKey][]string
 	max      int
@@ -171,6 +176,15 @@ type cacheKey struct {
 	th    *theme
 }
 
+type cached struct {
+	k     cacheKey
+	lines []string
+}
+
+// recentLines is how many renders are read without the lock: a few
+// widths and themes for the last message or two.
+const recentLines = 8
+
 var sharedLines = newLineCache(4096)
 
 func newLineCache(max int) *lineCache {
@@ -179,6 +193,13 @@ func newLineCache(max int) *lineCache {
 
 func (c *lineCache) get(th *theme, ev *room.Event, width int) []string {
 	k := cacheKey{ev, width, th}
+	if r := c.recent.Load(); r != nil {
+		for i := range r {
+			if r[i].k == k {
+				return r[i].lines
+			}
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if l, ok := c.cur[k]; ok {
@@ -187,10 +208,21 @@ func (c *lineCache) get(th *theme, ev *room.Event, width int) []string {
 	l, ok := c.old[k]
 	if !ok {
 		l = renderEvent(th, ev, width)
+		c.remember(cached{k, l})
 	}
 	if len(c.cur) >= c.max {
 		c.old, c.cur = c.cur, make(map[cacheKey][]string, c.max)
 	}
 	c.cur[k] = l
 	return l
+}
+
+// remember puts e first among the recent renders. Called with c.mu held.
+func (c *lineCache) remember(e cached) {
+	var r [recentLines]cached
+	if old := c.recent.Load(); old != nil {
+		copy(r[1:], old[:])
+	}
+	r[0] = e
+	c.recent.Store(&r)
 }

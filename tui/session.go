@@ -154,6 +154,7 @@ func Run(ctx context.Context, o Options) reason.Reason {
 		rate:    o.Limits.InputRate,
 		now:     time.Now,
 	}
+	pm.evbuf = pm.evarr[:0]
 	m.wakePump = pm.wake
 	m.send = p.Send
 	go func() {
@@ -323,9 +324,10 @@ type pump struct {
 	seen      *room.Presence
 	news      *time.Timer
 	gathering bool
-	crowdGap  time.Duration // gathers for this long, at least, while a crowd comes or goes
-	gathered  time.Time     // when this gathering began
-	evbuf     []*room.Event // taken events, reused from batch to batch
+	crowdGap  time.Duration  // gathers for this long, at least, while a crowd comes or goes
+	gathered  time.Time      // when this gathering began
+	evbuf     []*room.Event  // taken events, reused from batch to batch
+	evarr     [4]*room.Event // where evbuf starts: beside the rest, not apart
 }
 
 // joinedMsg tells the pump whom to follow: the member, and who was online
@@ -517,7 +519,7 @@ func (pm *pump) takeEvents() {
 	}
 	clear(pm.evbuf) // the events are shared: hold none of them here
 	if cap(pm.evbuf) > 256 {
-		pm.evbuf = nil // a long backlog does not pin its buffer
+		pm.evbuf = pm.evarr[:0] // a long backlog does not pin its buffer
 	}
 }
 
