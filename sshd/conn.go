@@ -212,12 +212,17 @@ func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 // session is the handler for session channels: one per connection, with
 // its requests filtered before the SSH library sees them.
 func (s *Server) session(srv *ssh.Server, conn *gossh.ServerConn, ch gossh.NewChannel, ctx ssh.Context) {
-	if st := stateOf(ctx); st != nil && st.sessions.Add(1) > 1 {
+	st := stateOf(ctx)
+	if st == nil { // admit was not in play: never so
+		_ = ch.Reject(gossh.Prohibited, "")
+		return
+	}
+	if st.sessions.Add(1) > 1 {
 		s.obs.Refused(reason.SecondSession)
 		_ = ch.Reject(gossh.Prohibited, reason.SecondSession.Text())
 		return
 	}
-	ssh.DefaultSessionHandler(srv, conn, &filteredChannel{NewChannel: ch, s: s, remote: conn.RemoteAddr().String(), st: stateOf(ctx)}, ctx)
+	ssh.DefaultSessionHandler(srv, conn, &filteredChannel{NewChannel: ch, s: s, remote: conn.RemoteAddr().String(), st: st}, ctx)
 }
 
 // filteredChannel screens a session's requests: agent forwarding is
@@ -227,7 +232,7 @@ type filteredChannel struct {
 	gossh.NewChannel
 	s      *Server
 	remote string
-	st     *connState // nil when the guard is not in play
+	st     *connState
 }
 
 func (c *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
@@ -235,17 +240,11 @@ func (c *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error)
 	if err != nil {
 		return ch, in, err
 	}
-	if c.st != nil {
-		c.st.channel.Store(&ch)
-	}
+	c.st.channel.Store(&ch)
 	out := make(chan *gossh.Request)
-	var rs *resizes
-	if c.st != nil {
-		rs = &c.st.resize
-	}
 	go func() {
 		defer recoverConn(c.s.log.With("remote", c.remote), func() { _ = ch.Close() })
-		filterRequests(in, out, c.s.limits, rs)
+		filterRequests(in, out, c.s.limits, &c.st.resize)
 	}()
 	return ch, out, nil
 }
@@ -254,7 +253,7 @@ func (c *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error)
 const maxQueuedRequests = 64
 
 // filterRequests passes requests on, but for window changes, which go to
-// rs once the terminal was asked for (nil rs: on to the library too).
+// rs once the terminal was asked for.
 func filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Request, lim Limits, rs *resizes) {
 	defer close(out)
 	var queue []*gossh.Request
@@ -283,7 +282,7 @@ func filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Request, lim Lim
 				refuse(r)
 			case r.Type == "env" && (envs >= lim.MaxEnv || len(r.Payload) > lim.MaxEnvBytes):
 				refuse(r)
-			case r.Type == "window-change" && rs != nil:
+			case r.Type == "window-change":
 				w, ok := parseWindowChange(r.Payload)
 				ok = ok && pty
 				if r.WantReply {

@@ -149,10 +149,12 @@ func (s *Server) plainKey(key gossh.PublicKey) bool {
 	return len(key.Marshal()) <= s.limits.MaxKeySize
 }
 
-// admitted reports whether the guard let this connection in.
+// admitted reports whether the guard let this connection in. Every
+// connection has a connState (admit sets it or closes the connection);
+// one without is refused all the same.
 func admitted(ctx ssh.Context) bool {
 	st := stateOf(ctx)
-	return st == nil || st.ticket.refuse.text == ""
+	return st != nil && st.ticket.refuse.text == ""
 }
 
 // Serve accepts connections on l until Shutdown or Close.

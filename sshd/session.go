@@ -105,8 +105,12 @@ func (s *Server) handle(sess ssh.Session) {
 		tell(sess, why.Text())
 	}
 
-	pty, winch, ok := sess.Pty()
+	pty, _, ok := sess.Pty()
+	st := stateOf(sess.Context())
 	switch {
+	case st == nil:
+		closeConn(sess) // admit was not in play: never so
+		return
 	case sess.RawCommand() != "":
 		refuse(reason.Exec)
 		return
@@ -130,10 +134,7 @@ func (s *Server) handle(sess ssh.Session) {
 	defer s.running.Add(-1)
 	s.obs.Session(true)
 	defer s.obs.Session(false)
-	st := stateOf(sess.Context())
-	if st != nil {
-		st.chatting.Store(true)
-	}
+	st.chatting.Store(true)
 
 	key := sess.PublicKey()
 	// What the client says of itself is cleaned before it reaches the log.
@@ -142,10 +143,8 @@ func (s *Server) handle(sess ssh.Session) {
 	ctx, cancel := context.WithCancel(sess.Context())
 	defer cancel()
 	var term io.Writer = sess
-	if st != nil {
-		if ch := st.channel.Load(); ch != nil {
-			term = *ch
-		}
+	if ch := st.channel.Load(); ch != nil {
+		term = *ch
 	}
 	out := s.stalls.watch(term, func() {
 		log.Warn("closed", "why", reason.WriteStall, "after", s.limits.WriteTimeout)
@@ -156,14 +155,6 @@ func (s *Server) handle(sess ssh.Session) {
 	if conn, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
 		keepalive(ctx, conn, s.limits.KeepaliveInterval, s.limits.KeepaliveMax, log, s.obs)
 	}
-	var resize *resizes
-	if st != nil {
-		resize = &st.resize // filterRequests gives it the window changes
-	} else {
-		resize = &resizes{}
-		go resize.watch(ctx, winch)
-	}
-
 	ss := &Session{
 		User:    sess.User(),
 		Key:     key,
@@ -178,7 +169,7 @@ func (s *Server) handle(sess ssh.Session) {
 		KeyMemo: sess.Context().Value(keyMemoKey{}),
 		ctx:     ctx,
 		sess:    sess,
-		resize:  resize,
+		resize:  &st.resize, // filterRequests gives it the window changes
 		obs:     s.obs,
 	}
 	s.cfg.Handler(ss)
@@ -222,22 +213,6 @@ func (r *resizes) push(sz Size) {
 		r.f(sz)
 	} else {
 		r.held = &sz
-	}
-}
-
-// watch reads the library's sizes until ctx ends or they do (when the
-// connection has no connState, and filterRequests passes them on).
-func (r *resizes) watch(ctx context.Context, in <-chan ssh.Window) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case w, ok := <-in:
-			if !ok {
-				return
-			}
-			r.push(clampSize(w))
-		}
 	}
 }
 
