@@ -69,6 +69,9 @@ func (q *queue) take(buf []*Event, now func() time.Time) []*Event {
 	buf = append(buf, q.evs...)
 	clear(q.evs)
 	q.evs = q.evs[:0]
+	if cap(q.evs) != len(q.small) {
+		clear(q.small[:]) // outgrown: it still holds what it held then
+	}
 	q.mu.Unlock()
 	return buf
 }

@@ -518,6 +518,9 @@ func (pm *pump) takeEvents() {
 		pm.draw(eventsMsg(pm.evbuf))
 	}
 	clear(pm.evbuf) // the events are shared: hold none of them here
+	if cap(pm.evbuf) != len(pm.evarr) {
+		clear(pm.evarr[:]) // outgrown: it still holds what it held then
+	}
 	if cap(pm.evbuf) > 256 {
 		pm.evbuf = pm.evarr[:0] // a long backlog does not pin its buffer
 	}

@@ -116,3 +116,32 @@ func TestACrowdsNewsIsHeldWhileItLasts(t *testing.T) {
 		t.Fatalf("after %v of a crowd: %d drawn online, %d online", maxHold, drawn(), r.Online().Len())
 	}
 }
+
+// The pump takes its first few events into its own struct; once a batch
+// has outgrown that (here, one that begins with the count of messages
+// skipped), the struct holds none of the events it drew.
+func TestThePumpHoldsNoEventItHasDrawn(t *testing.T) {
+	r := room.New(room.Options{MessageRate: 1e9, MessageBurst: 1 << 20, QueueLen: 4})
+	defer r.Close("")
+	var out bytes.Buffer
+	m := testModel(r, &out, 80, 24)
+	m.start("viewer")
+	m.Update(resizeMsg{80, 24})
+	pm := &pump{m: m, room: r, member: m.member, now: time.Now}
+	pm.evbuf = pm.evarr[:0]
+	other, _ := r.Join("other", "")
+	for _, n := range []int{2, 10, 1} {
+		for i := range n {
+			_ = other.Say(fmt.Sprint("message ", i))
+		}
+		pm.takeEvents()
+		for i, ev := range pm.evarr {
+			if ev != nil {
+				t.Fatalf("after a batch of %d: the pump still holds event %d (%v) at %d", n, ev.Kind, ev.Text, i)
+			}
+		}
+	}
+	if !bytes.Contains(out.Bytes(), []byte("skipped")) {
+		t.Fatal("the skipped messages were not told")
+	}
+}
