@@ -324,6 +324,7 @@ type pump struct {
 	seen      *room.Presence
 	news      *time.Timer
 	gathering bool
+	watching  bool           // the room's crowd watch will tell of the quiet (whenQuiet)
 	crowdGap  time.Duration  // gathers for this long, at least, while a crowd comes or goes
 	gathered  time.Time      // when this gathering began
 	evbuf     []*room.Event  // taken events, reused from batch to batch
@@ -448,40 +449,33 @@ func (pm *pump) escDue() {
 }
 
 // newsDue draws the news gathered, or holds it while a crowd still comes
-// or goes (holdNews).
+// or goes (holdNews): until the room's watch finds it quiet, or maxHold.
 func (pm *pump) newsDue() {
+	if !pm.gathering {
+		return // drawn already: the watch and the timer both told of it
+	}
 	if !pm.out && pm.crowdGap > 0 {
 		now := pm.now()
-		if holdNews(now.Sub(pm.room.Online().Changed()), now.Sub(pm.gathered)) {
-			pm.news.Reset(holdCheck)
+		if held := now.Sub(pm.gathered); holdNews(now.Sub(pm.room.Online().Changed()), held) {
+			pm.news.Reset(maxHold - held)
+			if !pm.watching {
+				pm.watching = true
+				whenQuiet(pm.room, pm.now, func() { pm.post(pm.quietDue) })
+			}
 			return
 		}
 	}
 	pm.gathering = false
+	pm.news.Stop()
 	if !pm.out {
 		pm.sendNews()
 	}
 }
 
-// While a crowd comes or goes, a session holds its news, looking every
-// holdCheck, until the room has been quiet for holdQuiet, or for maxHold
-// in all: a reconnect storm of 5,000 lasts 15 s, and each session drawing
-// every 2 s throughout was a tenth of the server's time while it lasted
-// (each draw is a write to every session, and the storm is as long as
-// the room is big). The people on the top bar are at most maxHold old,
-// and the news of the storm is drawn within holdCheck+holdQuiet of its
-// end.
-const (
-	holdCheck = time.Second
-	holdQuiet = 250 * time.Millisecond
-	maxHold   = 10 * time.Second
-)
-
-// holdNews reports whether a session in a crowd holds its news a while
-// longer: the room changed less than holdQuiet ago, and the session has
-// not held it for maxHold.
-func holdNews(quiet, held time.Duration) bool {
-	return quiet < holdQuiet && held < maxHold
+// quietDue draws the news held in a crowd, now that the room is quiet.
+func (pm *pump) quietDue() {
+	pm.watching = false
+	pm.newsDue()
 }
 
 // stopDue tells the program of the Stopper's stop, once.

@@ -3,7 +3,9 @@ package tui
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,16 +48,18 @@ func TestACrowdIsGatheredForLonger(t *testing.T) {
 }
 
 // In a crowd, a session holds its news while the room keeps changing, up
-// to maxHold, and draws it at the first check that finds the room quiet
-// for holdQuiet.
+// to maxHold, and draws it once the room has been quiet for holdQuiet.
 func TestACrowdsNewsIsHeldWhileItLasts(t *testing.T) {
+	var mu sync.Mutex // the room's watch reads the clock from its timer
 	clock := time.Unix(1e6, 0)
-	r := room.New(room.Options{Now: func() time.Time { return clock }})
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+	r := room.New(room.Options{Now: now})
 	var out bytes.Buffer
 	m := testModel(r, &out, 80, 24)
 	m.start("viewer")
 	m.Update(resizeMsg{80, 24})
-	pm := &pump{m: m, room: r, member: m.member, now: func() time.Time { return clock }}
+	pm := &pump{m: m, room: r, member: m.member, now: now, own: make(chan struct{}, 1)}
 	pm.news = time.AfterFunc(time.Hour, func() {})
 	defer pm.news.Stop()
 	pm.seen = r.Online()
@@ -67,6 +71,7 @@ func TestACrowdsNewsIsHeldWhileItLasts(t *testing.T) {
 		}
 	}
 	drawn := func() int { return m.online.Len() }
+	const step = time.Second
 
 	join(crowd) // a crowd: drawn at the room's pace
 	pm.ready()
@@ -77,20 +82,30 @@ func TestACrowdsNewsIsHeldWhileItLasts(t *testing.T) {
 	join(1) // more come: gathered, then held while they keep coming
 	pm.ready()
 	for i := range 3 {
-		clock = clock.Add(holdCheck)
+		advance(step)
 		join(1)
 		pm.newsDue()
 		if !pm.gathering || drawn() != crowd+1 {
 			t.Fatalf("check %d while the crowd comes: gathering %v, %d drawn online", i, pm.gathering, drawn())
 		}
 	}
-	clock = clock.Add(holdQuiet - time.Millisecond)
+	if !pm.watching {
+		t.Fatal("the session holds its news without asking the room's watch for the quiet")
+	}
+	advance(holdQuiet - time.Millisecond)
 	pm.newsDue() // the last came a moment ago
 	if !pm.gathering || drawn() != crowd+1 {
 		t.Fatalf("a moment after the last came: gathering %v, %d drawn online", pm.gathering, drawn())
 	}
-	clock = clock.Add(holdQuiet)
-	pm.newsDue() // quiet for holdQuiet
+	advance(holdQuiet) // quiet for holdQuiet: the watch tells the pump
+	for pm.gathering {
+		select {
+		case <-pm.own:
+			pm.runPosted()
+		case <-time.After(10 * time.Second):
+			t.Fatal("the room's watch never told the pump of the quiet")
+		}
+	}
 	if pm.gathering || drawn() != crowd+5 {
 		t.Fatalf("once quiet: gathering %v, %d drawn online, want %d", pm.gathering, drawn(), crowd+5)
 	}
@@ -100,20 +115,73 @@ func TestACrowdsNewsIsHeldWhileItLasts(t *testing.T) {
 	pm.newsDue()
 	join(1)
 	pm.ready()
-	before, start := drawn(), clock
-	for clock.Sub(start) < maxHold-holdCheck {
-		clock = clock.Add(holdCheck)
+	before, start := drawn(), now()
+	for now().Sub(start) < maxHold-step {
+		advance(step)
 		join(1)
 		pm.newsDue()
 		if drawn() != before {
-			t.Fatalf("after %v of a crowd: drawn", clock.Sub(start))
+			t.Fatalf("after %v of a crowd: drawn", now().Sub(start))
 		}
 	}
-	clock = clock.Add(holdCheck)
+	advance(step)
 	join(1)
 	pm.newsDue()
 	if drawn() != r.Online().Len() {
 		t.Fatalf("after %v of a crowd: %d drawn online, %d online", maxHold, drawn(), r.Online().Len())
+	}
+	advance(holdQuiet) // the watch, quiet now, is done
+	waitForNoWatch(t, r)
+}
+
+// waitForNoWatch waits for r's crowd watch to have told everyone.
+func waitForNoWatch(t *testing.T, r room.Broker) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		crowdMu.Lock()
+		w := crowds[r]
+		crowdMu.Unlock()
+		if w == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the room's crowd watch never ended")
+		}
+		runtime.Gosched()
+	}
+}
+
+// The room's watch tells everyone who waits for the quiet, once, and only
+// when the room has been quiet for holdQuiet; then it is gone.
+func TestTheRoomsQuietIsToldToThoseWaitingForIt(t *testing.T) {
+	r := room.New(room.Options{})
+	defer r.Close("")
+	for i := range crowd {
+		if _, err := r.Join(fmt.Sprint("p", i), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	told := make(chan time.Time, 3)
+	for range 3 {
+		whenQuiet(r, time.Now, func() { told <- time.Now() })
+	}
+	last := r.Online().Changed()
+	for i := range 3 {
+		select {
+		case at := <-told:
+			if at.Sub(last) < holdQuiet {
+				t.Fatalf("told %v after the last change, before the room had been quiet for %v", at.Sub(last), holdQuiet)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of 3 were told of the quiet", i)
+		}
+	}
+	waitForNoWatch(t, r)
+	select {
+	case <-told:
+		t.Fatal("told twice")
+	default:
 	}
 }
 
