@@ -33,7 +33,7 @@ func holdNews(quiet, held time.Duration) bool {
 type crowdWatch struct {
 	room    room.Broker
 	now     func() time.Time
-	waiting []func()
+	waiting map[*func()]bool
 	timer   *time.Timer
 }
 
@@ -43,17 +43,28 @@ var (
 )
 
 // whenQuiet calls f, from another goroutine, once r has been quiet for
-// holdQuiet by now's clock.
-func whenQuiet(r room.Broker, now func() time.Time, f func()) {
+// holdQuiet by now's clock, unless cancel is called first. A session that
+// ends calls it: a room that is never quiet for long would otherwise keep
+// every session that ever waited.
+func whenQuiet(r room.Broker, now func() time.Time, f func()) (cancel func()) {
 	crowdMu.Lock()
 	defer crowdMu.Unlock()
 	w := crowds[r]
 	if w == nil {
-		w = &crowdWatch{room: r, now: now}
+		w = &crowdWatch{room: r, now: now, waiting: map[*func()]bool{}}
 		crowds[r] = w
 		w.timer = time.AfterFunc(w.wait(), w.check)
 	}
-	w.waiting = append(w.waiting, f)
+	w.waiting[&f] = true
+	return func() {
+		crowdMu.Lock()
+		defer crowdMu.Unlock()
+		delete(w.waiting, &f)
+		if len(w.waiting) == 0 && crowds[r] == w {
+			w.timer.Stop()
+			delete(crowds, r) // nobody waits: no watch
+		}
+	}
 }
 
 // wait is how long until the room has been quiet for holdQuiet, if it
@@ -64,6 +75,10 @@ func (w *crowdWatch) wait() time.Duration {
 
 func (w *crowdWatch) check() {
 	crowdMu.Lock()
+	if crowds[w.room] != w {
+		crowdMu.Unlock()
+		return // everyone who waited has gone
+	}
 	if w.now().Sub(w.room.Online().Changed()) < holdQuiet {
 		w.timer.Reset(w.wait())
 		crowdMu.Unlock()
@@ -71,8 +86,9 @@ func (w *crowdWatch) check() {
 	}
 	delete(crowds, w.room)
 	waiting := w.waiting
+	w.waiting = nil // a cancel from now on finds nothing to take back
 	crowdMu.Unlock()
-	for _, f := range waiting {
-		f()
+	for f := range waiting {
+		(*f)()
 	}
 }

@@ -324,7 +324,7 @@ type pump struct {
 	seen      *room.Presence
 	news      *time.Timer
 	gathering bool
-	watching  bool           // the room's crowd watch will tell of the quiet (whenQuiet)
+	unwatch   func()         // set while the room's crowd watch is to tell of the quiet (whenQuiet)
 	crowdGap  time.Duration  // gathers for this long, at least, while a crowd comes or goes
 	gathered  time.Time      // when this gathering began
 	evbuf     []*room.Event  // taken events, reused from batch to batch
@@ -380,6 +380,11 @@ func (pm *pump) run(ctx context.Context) {
 	pm.news.Stop()
 	defer pm.news.Stop()
 	pm.stopper.watch(func() { pm.post(pm.stopDue) })
+	defer func() {
+		if pm.unwatch != nil {
+			pm.unwatch()
+		}
+	}()
 	wait := pm.wakeVia(nil)
 	for {
 		if pm.member == nil {
@@ -458,9 +463,8 @@ func (pm *pump) newsDue() {
 		now := pm.now()
 		if held := now.Sub(pm.gathered); holdNews(now.Sub(pm.room.Online().Changed()), held) {
 			pm.news.Reset(maxHold - held)
-			if !pm.watching {
-				pm.watching = true
-				whenQuiet(pm.room, pm.now, func() { pm.post(pm.quietDue) })
+			if pm.unwatch == nil {
+				pm.unwatch = whenQuiet(pm.room, pm.now, func() { pm.post(pm.quietDue) })
 			}
 			return
 		}
@@ -474,7 +478,7 @@ func (pm *pump) newsDue() {
 
 // quietDue draws the news held in a crowd, now that the room is quiet.
 func (pm *pump) quietDue() {
-	pm.watching = false
+	pm.unwatch = nil
 	pm.newsDue()
 }
 

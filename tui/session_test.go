@@ -89,7 +89,7 @@ func TestACrowdsNewsIsHeldWhileItLasts(t *testing.T) {
 			t.Fatalf("check %d while the crowd comes: gathering %v, %d drawn online", i, pm.gathering, drawn())
 		}
 	}
-	if !pm.watching {
+	if pm.unwatch == nil {
 		t.Fatal("the session holds its news without asking the room's watch for the quiet")
 	}
 	advance(holdQuiet - time.Millisecond)
@@ -162,10 +162,11 @@ func TestTheRoomsQuietIsToldToThoseWaitingForIt(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	told := make(chan time.Time, 3)
+	told := make(chan time.Time, 4)
 	for range 3 {
 		whenQuiet(r, time.Now, func() { told <- time.Now() })
 	}
+	whenQuiet(r, time.Now, func() { told <- time.Time{} })() // gone at once: never told
 	last := r.Online().Changed()
 	for i := range 3 {
 		select {
@@ -180,8 +181,17 @@ func TestTheRoomsQuietIsToldToThoseWaitingForIt(t *testing.T) {
 	waitForNoWatch(t, r)
 	select {
 	case <-told:
-		t.Fatal("told twice")
+		t.Fatal("told twice, or told after leaving")
 	default:
+	}
+
+	// When everyone who waited has gone, so has the watch.
+	cancel := whenQuiet(r, time.Now, func() { told <- time.Now() })
+	cancel()
+	crowdMu.Lock()
+	defer crowdMu.Unlock()
+	if crowds[r] != nil {
+		t.Fatal("a watch with nobody waiting")
 	}
 }
 
