@@ -3,12 +3,12 @@ package tui
 import (
 	"bytes"
 	"fmt"
-	"runtime"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"chatroom/internal/testkit"
 	"chatroom/room"
 )
 
@@ -137,18 +137,13 @@ func TestACrowdsNewsIsHeldWhileItLasts(t *testing.T) {
 // waitForNoWatch waits for r's crowd watch to have told everyone.
 func waitForNoWatch(t *testing.T, r room.Broker) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	gone := testkit.Eventually(func() bool {
 		crowdMu.Lock()
-		w := crowds[r]
-		crowdMu.Unlock()
-		if w == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the room's crowd watch never ended")
-		}
-		runtime.Gosched()
+		defer crowdMu.Unlock()
+		return crowds[r] == nil
+	})
+	if !gone {
+		t.Fatal("the room's crowd watch never ended")
 	}
 }
 
