@@ -47,6 +47,9 @@ type connState struct {
 
 type connStateKey struct{}
 
+// stateOf is the connection's state. admit sets it or closes the
+// connection, and admitted lets none without it authenticate, so after
+// authentication (every channel, every session) it is never nil.
 func stateOf(ctx ssh.Context) *connState {
 	st, _ := ctx.Value(connStateKey{}).(*connState)
 	return st
@@ -213,10 +216,6 @@ func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 // its requests filtered before the SSH library sees them.
 func (s *Server) session(srv *ssh.Server, conn *gossh.ServerConn, ch gossh.NewChannel, ctx ssh.Context) {
 	st := stateOf(ctx)
-	if st == nil { // admit was not in play: never so
-		_ = ch.Reject(gossh.Prohibited, "")
-		return
-	}
 	if st.sessions.Add(1) > 1 {
 		s.obs.Refused(reason.SecondSession)
 		_ = ch.Reject(gossh.Prohibited, reason.SecondSession.Text())

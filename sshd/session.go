@@ -106,11 +106,7 @@ func (s *Server) handle(sess ssh.Session) {
 	}
 
 	pty, _, ok := sess.Pty()
-	st := stateOf(sess.Context())
 	switch {
-	case st == nil:
-		closeConn(sess) // admit was not in play: never so
-		return
 	case sess.RawCommand() != "":
 		refuse(reason.Exec)
 		return
@@ -134,6 +130,7 @@ func (s *Server) handle(sess ssh.Session) {
 	defer s.running.Add(-1)
 	s.obs.Session(true)
 	defer s.obs.Session(false)
+	st := stateOf(sess.Context())
 	st.chatting.Store(true)
 
 	key := sess.PublicKey()
